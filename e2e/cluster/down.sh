@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# down.sh: stops every process of the current e2e stack (newest first) and removes its state.
+# Harmless when nothing is up. CLUSTER_KEEP_STATE=1 keeps the state folder (logs) for a look.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/lib/paths.sh"
+source "$here/lib/proc.sh"
+if [[ ! -f "$STATE_POINTER" ]]; then
+  echo "[cluster] nothing is up"
+  exit 0
+fi
+STATE="$(cat "$STATE_POINTER")"
+stop_all
+if [[ "${CLUSTER_KEEP_STATE:-}" == 1 ]]; then
+  echo "[cluster] down; state kept in $STATE"
+else
+  case "$STATE" in */cdk8s-canary-e2e/stack.*) rm -rf "$STATE" ;; esac
+  echo "[cluster] down"
+fi
+rm -f "$STATE_POINTER"
