@@ -6,14 +6,14 @@
 
 const http = require('node:http');
 
-// Linkerd's proxy (and most L7 proxies) keep idle upstream HTTP/1 connections in a
-// pool for a while and reuse them. If the app closed an idle socket first, a request
-// the proxy sends at that instant meets a reset and surfaces as a 502/failure, which
-// would spoil the canary's success rate. So the app's idle timeout is longer than any
-// proxy's (Linkerd's pool idles out after seconds; cloud load balancers after 60 s),
-// and the proxy is always the side that closes. headersTimeout must exceed
-// keepAliveTimeout, or Node could time out a kept-alive socket's next request while
-// its headers are still arriving.
+// The Linkerd proxy in front of the app pools idle HTTP/1 connections to it and
+// reuses them (its inbound pool drops a connection after 20 s idle by default; cloud
+// load balancers after 60 s). If the app closed an idle socket first, a request the
+// proxy sends at that instant meets a reset and counts as a failure, spoiling the
+// canary's success rate. So the app's idle timeout is longer than the proxy's and the
+// proxy is always the side that closes. headersTimeout must exceed keepAliveTimeout,
+// or Node could time out a kept-alive socket's next request while its headers are
+// still arriving.
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -202,8 +202,9 @@ function installShutdown(server, state, config) {
     }
     state.draining = true;
     log({ msg: 'draining', signal, timeoutMs: config.shutdownTimeoutMs });
-    // close() stops accepting; in-flight responses carry `Connection: close`; idle
-    // keep-alive sockets would otherwise hold the server open for keepAliveTimeout.
+    // close() stops accepting; in-flight responses carry `Connection: close`. Idle
+    // keep-alive sockets would hold the server open for keepAliveTimeout: close them
+    // now (Node 20's close() does it too; being explicit keeps it on purpose).
     server.close(() => {
       log({ msg: 'stopped', signal });
       process.exit(0);
