@@ -1,0 +1,197 @@
+/**
+ * The data-plane EMULATOR of the e2e stack. The control plane is real but its
+ * kubelets are simulated (kwok) and there is no Linkerd, so this stands in for:
+ *  - the kubelet's containers: a real test-API process per Ready api pod;
+ *  - Linkerd's proxies: Service listeners on loopback that split the apex
+ *    Service by Flagger's weights, balance over ready pods, and count every
+ *    inbound response per pod in Linkerd's metric format on /metrics.
+ * It applies a snapshot of the cluster (see KubeSource) every second.
+ */
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { HostsFile, serviceNames } from './hosts';
+import { EmulatedKubelet } from './kubelet';
+import { LoopbackPool } from './loopback';
+import { ProxyMetrics } from './proxy-metrics';
+import { Endpoint, ServiceRouter } from './router';
+import { describeSplit, ServiceSplit, ServiceSummary, PodSpecSummary } from './topology';
+
+export interface Snapshot {
+  readonly pods: readonly PodSpecSummary[];
+  readonly services: readonly ServiceSummary[];
+  readonly splits: readonly ServiceSplit[];
+}
+
+/** A Service whose backend is a process outside the emulation (e.g. the load tester). */
+export interface StaticForward {
+  readonly name: string;
+  readonly namespace: string;
+  readonly port: number;
+  readonly targetHost: string;
+  readonly targetPort: number;
+}
+
+export interface DataPlaneOptions {
+  readonly serverPath: string;
+  /** Hosts file to publish Service addresses in. @default - addresses are not published */
+  readonly hostsFile?: string;
+  /** @default '127.0.10' */
+  readonly podPrefix?: string;
+  /** @default '127.0.20' */
+  readonly servicePrefix?: string;
+  readonly forwards?: readonly StaticForward[];
+  readonly log?: (line: string) => void;
+  readonly processOutput?: NodeJS.WritableStream;
+}
+
+interface Listener {
+  readonly address: string;
+  readonly close: () => void;
+}
+
+export class DataPlane {
+  readonly metrics = new ProxyMetrics();
+  readonly router = new ServiceRouter(this.metrics);
+  private readonly kubelet: EmulatedKubelet;
+  private readonly servicePool: LoopbackPool;
+  private readonly hosts?: HostsFile;
+  private readonly listeners = new Map<string, Listener>();
+  private readonly addresses = new Map<string, string>();
+  private lastSnapshot: Snapshot = { pods: [], services: [], splits: [] };
+  private readonly splitText = new Map<string, string>();
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: DataPlaneOptions) {
+    this.log = options.log ?? (() => undefined);
+    this.servicePool = new LoopbackPool(options.servicePrefix ?? '127.0.20');
+    this.hosts = options.hostsFile ? new HostsFile(options.hostsFile) : undefined;
+    this.kubelet = new EmulatedKubelet({
+      serverPath: options.serverPath,
+      addresses: new LoopbackPool(options.podPrefix ?? '127.0.10'),
+      output: options.processOutput,
+      onChange: (event, endpoint) => this.onPodChange(event, endpoint),
+    });
+  }
+
+  /** Address a Service name resolves to (the in-process DNS of the emulated mesh). */
+  serviceAddress(name: string, namespace: string): string | undefined {
+    return this.addresses.get(`${namespace}/${name}`);
+  }
+
+  async start(): Promise<void> {
+    for (const f of this.options.forwards ?? []) {
+      const address = this.addressFor(f.name, f.namespace);
+      await this.listen(`${f.namespace}/${f.name}:${f.port}`, address, f.port, net.createServer((client) => {
+        const upstream = net.connect(f.targetPort, f.targetHost);
+        client.pipe(upstream).pipe(client);
+        const drop = () => { client.destroy(); upstream.destroy(); };
+        client.on('error', drop);
+        upstream.on('error', drop);
+      }));
+      this.log(`forward ${f.name}.${f.namespace}:${f.port} (${address}) -> ${f.targetHost}:${f.targetPort}`);
+    }
+  }
+
+  async apply(snapshot: Snapshot): Promise<void> {
+    this.lastSnapshot = snapshot;
+    this.kubelet.reconcile(snapshot.pods);
+    for (const svc of snapshot.services) {
+      for (const port of svc.ports) {
+        const key = `${svc.namespace}/${svc.name}:${port}`;
+        if (this.listeners.has(key)) continue;
+        const address = this.addressFor(svc.name, svc.namespace);
+        await this.listen(key, address, port, http.createServer(this.router.handler(svc.namespace, svc.name)));
+        this.log(`service ${svc.name}.${svc.namespace}:${port} at ${address}:${port}`);
+      }
+    }
+    for (const split of snapshot.splits) {
+      const key = `${split.namespace}/${split.service}`;
+      const text = `${split.source} ${describeSplit(split)}`;
+      if (this.splitText.get(key) !== text) {
+        this.splitText.set(key, text);
+        this.log(`weights ${split.service}.${split.namespace} ${text}`);
+      }
+    }
+    this.updateRoutes();
+  }
+
+  /** Current view, for the rehearsal's checks and for debugging (`GET /state`). */
+  state(): object {
+    return {
+      services: Object.fromEntries(this.addresses),
+      endpoints: this.kubelet.endpoints().map((e) => ({
+        pod: e.pod.name, deployment: e.pod.deployment, version: e.pod.version, address: `${e.host}:${e.port}`,
+      })),
+      splits: this.lastSnapshot.splits,
+    };
+  }
+
+  /** Serves /metrics (Prometheus text format) and /state. */
+  metricsHandler(): http.RequestListener {
+    return (req, res) => {
+      if (req.url === '/metrics') {
+        this.metrics.exposition().then((text) => {
+          res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+          res.end(text);
+        }, (err: Error) => {
+          res.writeHead(500);
+          res.end(err.message);
+        });
+      } else if (req.url === '/state') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(this.state(), null, 2));
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const l of this.listeners.values()) l.close();
+    this.listeners.clear();
+    this.router.close();
+    await this.kubelet.stopAll();
+  }
+
+  private onPodChange(event: 'up' | 'down', endpoint: Endpoint): void {
+    const id = { namespace: endpoint.pod.namespace, deployment: endpoint.pod.deployment, pod: endpoint.pod.name };
+    if (event === 'up') this.metrics.addPod(id);
+    else this.metrics.removePod(id);
+    this.log(`pod ${event} ${endpoint.pod.name} (${endpoint.pod.deployment}, release ${endpoint.pod.version ?? '?'}) at ${endpoint.host}:${endpoint.port}`);
+    this.updateRoutes();
+  }
+
+  private updateRoutes(): void {
+    this.router.update({
+      services: this.lastSnapshot.services,
+      endpoints: this.kubelet.endpoints(),
+      splits: this.lastSnapshot.splits,
+    });
+  }
+
+  private addressFor(name: string, namespace: string): string {
+    const key = `${namespace}/${name}`;
+    let address = this.addresses.get(key);
+    if (!address) {
+      const names = serviceNames(name, namespace);
+      const published = this.hosts?.lookup(names[0]);
+      if (published) this.servicePool.reserve(published);
+      address = published ?? this.servicePool.allocate();
+      this.hosts?.ensure(names, address);
+      this.addresses.set(key, address);
+    }
+    return address;
+  }
+
+  private listen(key: string, address: string, port: number, server: net.Server): Promise<void> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, address, () => {
+        server.off('error', reject);
+        this.listeners.set(key, { address, close: () => server.close() });
+        resolve();
+      });
+    });
+  }
+}

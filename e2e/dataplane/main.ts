@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * CLI of the data-plane emulator (see dataplane.ts for what it emulates).
+ *
+ *   node build/e2e/dataplane/main.js --kubeconfig <file> [--namespace testapi]
+ *     [--hosts-file <file>] [--metrics 127.0.0.1:9911]
+ *     [--forward flagger-loadtester.testapi:80=127.0.0.1:18080]...
+ *     [--load http://api.testapi:3000/] [--load-qps 10]
+ *
+ * Logs one timestamped line per change (pods up/down, Service addresses,
+ * weights) on stdout; runs until SIGTERM/SIGINT, then stops its processes.
+ */
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { DataPlane, StaticForward } from './dataplane';
+import { KubeSource } from './kube-source';
+import { LoadGenerator } from './load-generator';
+
+function hostPort(value: string, what: string): { host: string; port: number } {
+  const m = value.match(/^([^:]+):(\d+)$/);
+  if (!m) throw new Error(`${what} (${value}) must be host:port`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+/** `name.namespace:port=host:port` */
+function parseForward(value: string): StaticForward {
+  const m = value.match(/^([a-z0-9-]+)\.([a-z0-9-]+):(\d+)=([^:]+):(\d+)$/);
+  if (!m) throw new Error(`--forward (${value}) must be name.namespace:port=host:port`);
+  return { name: m[1], namespace: m[2], port: Number(m[3]), targetHost: m[4], targetPort: Number(m[5]) };
+}
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'kubeconfig': { type: 'string', default: process.env.KUBECONFIG },
+      'namespace': { type: 'string', default: 'testapi' },
+      'hosts-file': { type: 'string' },
+      'metrics': { type: 'string', default: '127.0.0.1:9911' },
+      'forward': { type: 'string', multiple: true, default: [] },
+      'server': { type: 'string', default: path.resolve(__dirname, '../../../testapi/server.js') },
+      'load': { type: 'string' },
+      'load-qps': { type: 'string', default: '10' },
+      'interval-ms': { type: 'string', default: '1000' },
+    },
+  });
+  if (!values.kubeconfig) throw new Error('--kubeconfig (or KUBECONFIG) is required');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(values.kubeconfig);
+  const source = new KubeSource(kc, values.namespace!);
+  const plane = new DataPlane({
+    serverPath: values.server!,
+    hostsFile: values['hosts-file'],
+    forwards: values.forward!.map(parseForward),
+    log,
+  });
+  await plane.start();
+
+  const metrics = hostPort(values.metrics!, '--metrics');
+  const metricsServer = http.createServer(plane.metricsHandler());
+  await new Promise<void>((resolve) => metricsServer.listen(metrics.port, metrics.host, resolve));
+  log(`metrics on http://${values.metrics}/metrics`);
+
+  let stopping = false;
+  let load: LoadGenerator | undefined;
+  const loadCounts = new Map<number, number>();
+  const intervalMs = Number(values['interval-ms']);
+  let lastError = '';
+  const loop = async () => {
+    while (!stopping) {
+      try {
+        await plane.apply(await source.snapshot());
+        lastError = '';
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (msg !== lastError) log(`kube: ${msg}`);
+        lastError = msg;
+      }
+      if (values.load && !load) load = startLoad(values.load, Number(values['load-qps']));
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  };
+  const startLoad = (url: string, qps: number): LoadGenerator | undefined => {
+    const u = new URL(url);
+    const [name, namespace] = u.hostname.split('.');
+    const host = plane.serviceAddress(name, namespace ?? values.namespace!);
+    if (!host) return undefined;
+    const gen = new LoadGenerator({
+      host, port: Number(u.port || 80), path: u.pathname, qps,
+      onResponse: (s) => loadCounts.set(s, (loadCounts.get(s) ?? 0) + 1),
+    });
+    gen.start();
+    log(`load ${qps} QPS to ${url} (${host})`);
+    return gen;
+  };
+  // A periodic summary of what the load generator saw: the user's view of the rollout.
+  const summary = setInterval(() => {
+    if (loadCounts.size === 0) return;
+    log(`load responses ${[...loadCounts].sort().map(([s, n]) => `${s}:${n}`).join(' ')}`);
+    loadCounts.clear();
+  }, 15000);
+
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    clearInterval(summary);
+    load?.stop();
+    metricsServer.close();
+    await plane.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await loop();
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`dataplane: ${err.message}\n`);
+  process.exit(1);
+});
