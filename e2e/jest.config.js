@@ -1,0 +1,12 @@
+/** End-to-end suites: run by `npm run test:e2e` (e2e/run.sh) against the stack of e2e/cluster. */
+module.exports = {
+  rootDir: '..',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/e2e'],
+  testMatch: ['**/*.e2e.test.ts'],
+  // tsc type-checks e2e/ in `npm run build`; ts-jest only transpiles.
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  // One stack, one Flagger: suites run one after another.
+  maxWorkers: 1,
+  testTimeout: 240_000,
+};

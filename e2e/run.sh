@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# npm run test:e2e: builds the stack (cached), synthesizes the demo, brings the stack up from
+# scratch, runs the e2e suites (e2e/jest.config.js) and always tears the stack down.
+# E2E_KEEP_LOGS=1 keeps the stack's logs after the run (path printed).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+t0=$SECONDS
+
+bash e2e/cluster/build.sh
+npm run --silent build
+
+synth="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-canary-e2e-synth.XXXXXX")"
+export E2E_SYNTH_DIR="$synth"
+# The compiled app, as `npm run synth` runs it (cdk8s.yaml app), into a private folder.
+CDK8S_OUTDIR="$synth" node build/main.js
+echo "[e2e] synthesized $(ls "$synth" | wc -l) manifest file(s) into $synth"
+
+bash e2e/cluster/down.sh
+finish() {
+  local code=$?
+  if [[ $code -ne 0 || "${E2E_KEEP_LOGS:-}" == 1 ]]; then
+    local keep="${TMPDIR:-/tmp}/cdk8s-canary-e2e/last-logs"
+    local state; state="$(cat "${TMPDIR:-/tmp}/cdk8s-canary-e2e/current" 2>/dev/null || true)"
+    if [[ -n "$state" && -d "$state/logs" ]]; then
+      rm -rf "$keep"; cp -r "$state/logs" "$keep"; echo "[e2e] stack logs kept in $keep"
+    fi
+  fi
+  bash e2e/cluster/down.sh || true
+  rm -rf "$synth"
+  echo "[e2e] total ${SECONDS}s"
+  exit $code
+}
+trap finish EXIT
+bash e2e/cluster/up.sh
+echo "[e2e] stack up after $((SECONDS - t0))s"
+npx jest -c e2e/jest.config.js
