@@ -29,36 +29,51 @@ function parseInteger(text) {
   return /^\d{1,9}$/.test(text) ? Number(text) : undefined;
 }
 
+/** An unset or empty variable (as a Kubernetes env entry may be) means the default. */
+function setting(env, name, fallback) {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function millis(env, name, fallback, min) {
+  const text = setting(env, name, String(fallback));
+  const value = parseInteger(text);
+  if (value === undefined || value < min) {
+    throw new ConfigError(`${name} (${JSON.stringify(text)}) must be an integer of milliseconds, at least ${min}`);
+  }
+  return value;
+}
+
 /** Read and validate the settings; throws ConfigError naming the bad variable. */
 function parseConfig(env) {
-  const version = env.APP_VERSION === undefined || env.APP_VERSION === '' ? '1.0' : env.APP_VERSION;
+  const version = setting(env, 'APP_VERSION', '1.0');
   const match = VERSION_RE.exec(version);
   if (!match) {
     throw new ConfigError(`APP_VERSION (${JSON.stringify(version)}) must look like MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 2.0`);
   }
   const major = Number(match[1]);
 
-  const portText = env.PORT === undefined || env.PORT === '' ? '3000' : env.PORT;
+  const portText = setting(env, 'PORT', '3000');
   const port = parseInteger(portText);
   if (port === undefined || port > 65535) {
     throw new ConfigError(`PORT (${JSON.stringify(portText)}) must be an integer from 0 to 65535`);
   }
 
-  const host = env.HOST === undefined || env.HOST === '' ? '0.0.0.0' : env.HOST;
+  const host = setting(env, 'HOST', '0.0.0.0');
 
-  // The release picks the demo's bug: 3.x answers 404, earlier ones are healthy.
-  const modeText = env.FAILURE_MODE === undefined || env.FAILURE_MODE === ''
-    ? (major === 3 ? 'not-found' : 'none')
-    : env.FAILURE_MODE;
-  const failure = parseFailureMode(modeText);
+  // The release picks the demo's bug: 3.x answers 404, the others are healthy.
+  const failureMode = setting(env, 'FAILURE_MODE', major === 3 ? 'not-found' : 'none');
+  const failure = parseFailureMode(failureMode);
 
-  const graceText = env.SHUTDOWN_TIMEOUT_MS === undefined || env.SHUTDOWN_TIMEOUT_MS === '' ? '10000' : env.SHUTDOWN_TIMEOUT_MS;
-  const shutdownTimeoutMs = parseInteger(graceText);
-  if (shutdownTimeoutMs === undefined || shutdownTimeoutMs < 1) {
-    throw new ConfigError(`SHUTDOWN_TIMEOUT_MS (${JSON.stringify(graceText)}) must be a positive integer (milliseconds)`);
+  // Serving on while failing readiness gives endpoints (and the mesh) time to stop
+  // sending new connections; the deadline then bounds the whole shutdown.
+  const shutdownDelayMs = millis(env, 'SHUTDOWN_DELAY_MS', 0, 0);
+  const shutdownTimeoutMs = millis(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 1);
+  if (shutdownDelayMs >= shutdownTimeoutMs) {
+    throw new ConfigError(`SHUTDOWN_DELAY_MS (${shutdownDelayMs}) must be less than SHUTDOWN_TIMEOUT_MS (${shutdownTimeoutMs})`);
   }
 
-  return { version, major, port, host, failure, failureMode: modeText, shutdownTimeoutMs };
+  return { version, major, port, host, failure, failureMode, shutdownDelayMs, shutdownTimeoutMs };
 }
 
 function parseFailureMode(text) {
@@ -191,7 +206,10 @@ function createServer(config) {
   return { server, state };
 }
 
-/** SIGTERM: fail readiness, stop accepting, finish in-flight work, then exit 0. */
+/**
+ * SIGTERM (or SIGINT): fail readiness, keep serving for SHUTDOWN_DELAY_MS, stop
+ * accepting, finish in-flight requests, exit 0; exit 1 at the hard deadline.
+ */
 function installShutdown(server, state, config) {
   let signals = 0;
   const onSignal = (signal) => {
@@ -201,21 +219,24 @@ function installShutdown(server, state, config) {
       process.exit(1);
     }
     state.draining = true;
-    log({ msg: 'draining', signal, timeoutMs: config.shutdownTimeoutMs });
-    // close() stops accepting; in-flight responses carry `Connection: close`. Idle
-    // keep-alive sockets would hold the server open for keepAliveTimeout: close them
-    // now (Node 20's close() does it too; being explicit keeps it on purpose).
-    server.close(() => {
-      log({ msg: 'stopped', signal });
-      process.exit(0);
-    });
-    server.closeIdleConnections();
-    // Hard deadline: a stuck client must not stretch the pod's termination.
+    log({ msg: 'draining', signal, delayMs: config.shutdownDelayMs, timeoutMs: config.shutdownTimeoutMs });
+    // Hard deadline, counted from the signal: a stuck client must not stretch the
+    // pod's termination.
     setTimeout(() => {
       log({ level: 'warn', msg: 'shutdown deadline reached, closing open connections', signal });
       server.closeAllConnections();
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
+    setTimeout(() => {
+      // close() stops accepting; in-flight responses carry `Connection: close`. Idle
+      // keep-alive sockets would hold the server open for keepAliveTimeout: close
+      // them now (Node 20's close() does it too; being explicit keeps it on purpose).
+      server.close(() => {
+        log({ msg: 'stopped', signal });
+        process.exit(0);
+      });
+      server.closeIdleConnections();
+    }, config.shutdownDelayMs);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

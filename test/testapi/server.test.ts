@@ -152,6 +152,17 @@ describe('graceful shutdown', () => {
     expect(server.logs.map((l) => l.msg ?? l.path)).toEqual(['listening', '/healthz', 'draining', '/readyz', '/api', 'stopped']);
   });
 
+  test('SHUTDOWN_DELAY_MS keeps serving new connections while failing readiness', async () => {
+    const server = await startServer({ APP_VERSION: '2.0', SHUTDOWN_DELAY_MS: '400' });
+    server.proc.kill('SIGTERM');
+    await waitForLog(server.logs, (l) => l.msg === 'draining');
+    const [ready, api] = await Promise.all([request(server.port, '/readyz'), request(server.port, '/api')]);
+    expect([ready.status, ready.body]).toEqual([503, 'draining']);
+    expect([api.status, api.body, api.headers.connection]).toEqual([200, 'api v2', 'close']);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    await expect(request(server.port, '/healthz')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
   test('idle keep-alive connections do not hold the process open', async () => {
     const server = await startServer();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -161,6 +172,19 @@ describe('graceful shutdown', () => {
     server.proc.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
     agent.destroy();
+  });
+
+  test('a second signal (SIGINT after SIGTERM) exits at once with 1', async () => {
+    const server = await startServer({ FAILURE_MODE: 'slow:10000' });
+    const slow = await rawConnection(server.port);
+    slow.socket.write('GET / HTTP/1.1\r\nHost: t\r\n\r\n');
+    await request(server.port, '/healthz');
+    server.proc.kill('SIGTERM');
+    await waitForLog(server.logs, (l) => l.msg === 'draining');
+    server.proc.kill('SIGINT');
+    expect(await server.exited).toEqual({ code: 1, signal: null });
+    expect(server.logs.at(-1)).toMatchObject({ msg: 'second signal, exiting now', signal: 'SIGINT' });
+    slow.socket.destroy();
   });
 
   test('the hard deadline ends a shutdown stuck on a request, with exit 1', async () => {
@@ -187,7 +211,9 @@ describe('bad settings are refused at start', () => {
     [{ APP_VERSION: 'v2.0' }, /APP_VERSION \("v2.0"\)/],
     [{ PORT: 'http' }, /^testapi: PORT \("http"\) must be an integer from 0 to 65535$/],
     [{ PORT: '70000' }, /PORT \("70000"\)/],
-    [{ SHUTDOWN_TIMEOUT_MS: '0' }, /SHUTDOWN_TIMEOUT_MS \("0"\) must be a positive integer/],
+    [{ SHUTDOWN_TIMEOUT_MS: '0' }, /^testapi: SHUTDOWN_TIMEOUT_MS \("0"\) must be an integer of milliseconds, at least 1$/],
+    [{ SHUTDOWN_DELAY_MS: '-5' }, /SHUTDOWN_DELAY_MS \("-5"\) must be an integer of milliseconds, at least 0/],
+    [{ SHUTDOWN_DELAY_MS: '10000' }, /^testapi: SHUTDOWN_DELAY_MS \(10000\) must be less than SHUTDOWN_TIMEOUT_MS \(10000\)$/],
   ])('%o exits 2 with one clear line', async (env, message) => {
     const result = await runToExit(env);
     expect(result.code).toBe(2);
