@@ -1,0 +1,259 @@
+import { Chart, ChartProps, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import {
+  Canary, CanaryProvider, CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions,
+  MeshNamespace, PodSecurityLevel, TestApiWorkload,
+} from '../lib';
+
+/** Release numbers the demo accepts: the image tags of cyrilbkr/testapp and testapi builds. */
+const RELEASE = /^[0-9]+\.[0-9]+(\.[0-9]+)?$/;
+
+/** Props for `CanaryDemo`: every analysis setting, so variants need no YAML edits. */
+export interface CanaryDemoProps {
+  /**
+   * Namespace of the demo (created, Linkerd-injected).
+   * @default 'testapi'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Release of the API (`API_VERSION`): 1.0 and 2.0 answer 200, 3.0 answers 404.
+   * @default '1.0'
+   */
+  readonly version?: string;
+
+  /**
+   * Image repository of the API, tagged with `version`.
+   * @default 'cyrilbkr/testapp'
+   */
+  readonly image?: string;
+
+  /**
+   * Name of the API Deployment and of the Services Flagger creates for it.
+   * @default 'api'
+   */
+  readonly appName?: string;
+
+  /**
+   * Port of the API and of its Services.
+   * @default 3000
+   */
+  readonly port?: number;
+
+  /**
+   * HTTP liveness path, for images that serve one (testapi: '/healthz').
+   * @default - TCP probe
+   */
+  readonly livenessPath?: string;
+
+  /**
+   * HTTP readiness path, for images that serve one (testapi: '/readyz').
+   * @default - TCP probe
+   */
+  readonly readinessPath?: string;
+
+  /**
+   * Pod Security level labelled on the namespace.
+   * @default - no Pod Security labels
+   */
+  readonly podSecurity?: PodSecurityLevel;
+
+  /**
+   * Traffic provider of the Canary.
+   * @default CanaryProvider.GATEWAY_API_V1BETA1
+   */
+  readonly provider?: CanaryProvider;
+
+  /**
+   * Time between analysis checks.
+   * @default Duration.minutes(1)
+   */
+  readonly interval?: Duration;
+
+  /**
+   * Failed checks before rollback.
+   * @default 5
+   */
+  readonly threshold?: number;
+
+  /**
+   * Weight added per successful check (percent).
+   * @default 10
+   */
+  readonly stepWeight?: number;
+
+  /**
+   * Highest canary weight before promotion (percent). 50 is Flagger's
+   * tutorial value: promotion then copies the canary to the primary.
+   * @default 50
+   */
+  readonly maxWeight?: number;
+
+  /**
+   * Explicit weights instead of stepWeight/maxWeight.
+   * @default - stepWeight steps up to maxWeight
+   */
+  readonly stepWeights?: number[];
+
+  /**
+   * Progress deadline of the target.
+   * @default - Flagger's 600 seconds
+   */
+  readonly progressDeadline?: Duration;
+
+  /**
+   * Window of the metric queries.
+   * @default Duration.minutes(1)
+   */
+  readonly metricInterval?: Duration;
+
+  /**
+   * Lowest accepted success rate (percent of non-5xx responses).
+   * @default 99
+   */
+  readonly successRateMin?: number;
+
+  /**
+   * Check the percentage of 4xx responses: what rolls back 3.0, which Linkerd's
+   * success rate counts as successful. Turn off only to show that trap.
+   * @default true
+   */
+  readonly clientErrorCheck?: boolean;
+
+  /**
+   * Highest accepted percentage of 4xx responses.
+   * @default 1
+   */
+  readonly clientErrorMax?: number;
+
+  /**
+   * Check the p99 latency.
+   * @default true
+   */
+  readonly latencyCheck?: boolean;
+
+  /**
+   * Highest accepted p99 latency in milliseconds.
+   * @default 500
+   */
+  readonly latencyMaxMs?: number;
+
+  /**
+   * Prometheus the metric templates query.
+   * @default 'http://prometheus.linkerd-viz:9090'
+   */
+  readonly prometheusAddress?: string;
+
+  /**
+   * The rollout load test (`hey` against `<app>-canary`).
+   * @default - `hey -z 1m -q 10 -c 2`
+   */
+  readonly loadTest?: LoadTestOptions;
+
+  /**
+   * Requests per second of the constant in-mesh load on the apex Service.
+   * @default 10
+   */
+  readonly loadGeneratorQps?: number;
+
+  /**
+   * Hold promotion until the load tester's gate is opened (confirm-promotion).
+   * @default false
+   */
+  readonly promotionGate?: boolean;
+
+  /**
+   * Extra webhooks of the Canary.
+   * @default - none
+   */
+  readonly webhooks?: CanaryWebhook[];
+}
+
+/** The cluster-scoped part of the demo: the injected namespace. No chart namespace. */
+export class DemoNamespaceChart extends Chart {
+  /** The namespace. */
+  public readonly meshNamespace: MeshNamespace;
+
+  public constructor(scope: Construct, id: string, props: { name: string; podSecurity?: PodSecurityLevel }, chartProps: ChartProps = {}) {
+    super(scope, id, { ...chartProps, namespace: undefined });
+    this.meshNamespace = new MeshNamespace(this, 'Namespace', { name: props.name, podSecurity: props.podSecurity });
+  }
+}
+
+/** The namespaced part of the demo: API, Canary, metric templates, load. */
+export class DemoAppChart extends Chart {
+  /** The API workload. */
+  public readonly api: TestApiWorkload;
+  /** The Canary. */
+  public readonly canary: Canary;
+  /** The metric templates. */
+  public readonly templates: LinkerdMetricTemplates;
+  /** The load tester. */
+  public readonly loadTester: LoadTester;
+  /** The constant load. */
+  public readonly loadGenerator: LoadGenerator;
+
+  public constructor(scope: Construct, id: string, props: CanaryDemoProps = {}) {
+    super(scope, id, { namespace: props.namespace ?? 'testapi' });
+    const version = props.version ?? '1.0';
+    if (typeof version !== 'string' || !RELEASE.test(version)) {
+      throw new Error(`CanaryDemo: version (${JSON.stringify(version)}) must be a release number such as 1.0, 2.0 or 3.0`);
+    }
+
+    this.api = new TestApiWorkload(this, 'Api', {
+      name: props.appName,
+      image: props.image,
+      version,
+      port: props.port,
+      livenessPath: props.livenessPath,
+      readinessPath: props.readinessPath,
+    });
+    this.templates = new LinkerdMetricTemplates(this, 'MetricTemplates', { prometheusAddress: props.prometheusAddress });
+    this.loadTester = new LoadTester(this, 'LoadTester');
+    this.canary = new Canary(this, 'Canary', {
+      targetName: this.api.name,
+      port: this.api.port,
+      targetPort: this.api.port,
+      provider: props.provider,
+      interval: props.interval,
+      threshold: props.threshold,
+      stepWeight: props.stepWeight,
+      maxWeight: props.maxWeight,
+      stepWeights: props.stepWeights,
+      progressDeadline: props.progressDeadline,
+    });
+
+    const interval = props.metricInterval ?? Duration.minutes(1);
+    this.canary.addMetric(this.templates.successRate({ min: props.successRateMin, interval }));
+    if (props.clientErrorCheck ?? true) {
+      this.canary.addMetric(this.templates.clientErrors({ max: props.clientErrorMax, interval }));
+    }
+    if (props.latencyCheck ?? true) {
+      this.canary.addMetric(this.templates.latencyP99({ maxMs: props.latencyMaxMs, interval }));
+    }
+    this.canary.addWebhook(this.loadTester.loadTest(this.canary, props.loadTest));
+    if (props.promotionGate) this.canary.addWebhook(this.loadTester.promotionGate(this.canary));
+    for (const webhook of props.webhooks ?? []) this.canary.addWebhook(webhook);
+
+    this.loadGenerator = new LoadGenerator(this, 'LoadGenerator', { canary: this.canary, qps: props.loadGeneratorQps });
+  }
+}
+
+/**
+ * The whole demo as two charts: `<namespace>-namespace` and `<namespace>`,
+ * which depends on it, so `cdk8s synth` writes them in apply order:
+ * `dist/0000-<namespace>-namespace.k8s.yaml`, `dist/0001-<namespace>.k8s.yaml`.
+ */
+export class CanaryDemo {
+  /** The namespace chart. */
+  public readonly namespaceChart: DemoNamespaceChart;
+  /** The application chart. */
+  public readonly appChart: DemoAppChart;
+
+  public constructor(app: Construct, props: CanaryDemoProps = {}) {
+    const namespace = props.namespace ?? 'testapi';
+    this.namespaceChart = new DemoNamespaceChart(app, `${namespace}-namespace`, { name: namespace, podSecurity: props.podSecurity });
+    this.appChart = new DemoAppChart(app, namespace, props);
+    this.appChart.addDependency(this.namespaceChart);
+  }
+}

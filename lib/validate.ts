@@ -1,0 +1,118 @@
+import { Duration } from 'cdk8s';
+
+/**
+ * Input checks shared by the constructs. Each throws a plain Error naming the
+ * construct, the prop, the bad value and what is allowed, so nothing invalid
+ * reaches the synthesized YAML. Internal: not exported from the package index.
+ */
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const IANA_SVC_NAME = /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Renders a value for an error message: strings quoted, everything else as JSON. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (value instanceof Duration) return `${value.toMilliseconds()}ms`;
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Builds the error every check throws: `<where>: <prop> (<value>) <rule>`. */
+export function invalid(where: string, prop: string, value: unknown, rule: string): Error {
+  return new Error(`${where}: ${prop} (${show(value)}) ${rule}`);
+}
+
+/** A Kubernetes object or port name: DNS-1123 label (RFC 1123), at most `max` characters. */
+export function checkDnsLabel(where: string, prop: string, value: string, max = 63): void {
+  if (typeof value !== 'string' || value.length > max || !DNS1123_LABEL.test(value)) {
+    throw invalid(where, prop, value,
+      `must be a DNS-1123 label: at most ${max} lowercase letters, digits or '-', starting and ending with a letter or digit`);
+  }
+}
+
+/** A Kubernetes object name that may contain dots (MetricTemplate, ConfigMap, ...). */
+export function checkDnsSubdomain(where: string, prop: string, value: string): void {
+  if (typeof value !== 'string' || value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
+    throw invalid(where, prop, value,
+      'must be a DNS-1123 subdomain: at most 253 lowercase letters, digits, \'-\' or \'.\', starting and ending with a letter or digit');
+  }
+}
+
+/** A named container port: IANA service name, 1..15 characters with at least one letter. */
+export function checkPortName(where: string, prop: string, value: string): void {
+  if (typeof value !== 'string' || value.length > 15 || !IANA_SVC_NAME.test(value) || value.includes('--')) {
+    throw invalid(where, prop, value,
+      'must be an IANA service name: 1 to 15 lowercase letters, digits or \'-\', with at least one letter');
+  }
+}
+
+/** An integer in [min, max]. */
+export function checkInt(where: string, prop: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(where, prop, value, `must be an integer from ${min} to ${max}`);
+  }
+}
+
+/** A TCP port number. */
+export function checkPort(where: string, prop: string, value: number): void {
+  checkInt(where, prop, value, 1, 65535);
+}
+
+/** A finite number in [min, max]. */
+export function checkNumber(where: string, prop: string, value: number, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw invalid(where, prop, value, `must be a number from ${min} to ${max}`);
+  }
+}
+
+/** An http(s) URL with a host, as Flagger's webhooks and metric providers need. */
+export function checkHttpUrl(where: string, prop: string, value: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw invalid(where, prop, value, 'must be an absolute http:// or https:// URL with a host');
+  }
+}
+
+/** A container image reference without a tag or digest (the tag comes from `version`). */
+export function checkImageRepository(where: string, prop: string, value: string): void {
+  const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+  const repo = new RegExp(`^${component}(?::[0-9]+)?(?:/${component})*$`);
+  if (typeof value !== 'string' || value.length > 255 || !repo.test(value)) {
+    throw invalid(where, prop, value,
+      'must be an image repository without tag or digest, e.g. \'cyrilbkr/testapp\' or \'registry.local:5000/testapi\'');
+  }
+}
+
+/** A container image tag (Docker's grammar). */
+export function checkImageTag(where: string, prop: string, value: string): void {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(value)) {
+    throw invalid(where, prop, value,
+      'must be an image tag: 1 to 128 letters, digits, \'_\', \'.\' or \'-\', not starting with \'.\' or \'-\'');
+  }
+}
+
+/**
+ * Renders a Duration the way Flagger (Go's time.ParseDuration) reads it, in the
+ * largest whole unit: 60s -> '1m', 90s -> '90s', 3600s -> '1h'.
+ */
+export function goDuration(where: string, prop: string, value: Duration, minSeconds = 1): string {
+  const ms = value.toMilliseconds();
+  if (!Number.isFinite(ms) || ms < minSeconds * 1000 || ms % 1000 !== 0) {
+    throw invalid(where, prop, value, `must be a whole number of seconds, at least ${minSeconds}s`);
+  }
+  const seconds = ms / 1000;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/** Whole seconds of a Duration, at least `minSeconds`. */
+export function wholeSeconds(where: string, prop: string, value: Duration, minSeconds = 1): number {
+  goDuration(where, prop, value, minSeconds);
+  return value.toMilliseconds() / 1000;
+}
