@@ -7,8 +7,8 @@
 const http = require('node:http');
 
 // The Linkerd proxy in front of the app pools idle HTTP/1 connections to it and
-// reuses them (its inbound pool drops a connection after 20 s idle by default; cloud
-// load balancers after 60 s). If the app closed an idle socket first, a request the
+// reuses them (its inbound pool drops a connection after 20 s idle by default, per
+// Linkerd's edge-20.11.2 release notes; cloud load balancers after 60 s). If the app closed an idle socket first, a request the
 // proxy sends at that instant meets a reset and counts as a failure, spoiling the
 // canary's success rate. So the app's idle timeout is longer than the proxy's and the
 // proxy is always the side that closes. headersTimeout must exceed keepAliveTimeout,
