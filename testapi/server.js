@@ -8,12 +8,12 @@ const http = require('node:http');
 
 // The Linkerd proxy in front of the app pools idle HTTP/1 connections to it and
 // reuses them (its inbound pool drops a connection after 20 s idle by default, per
-// Linkerd's edge-20.11.2 release notes; cloud load balancers after 60 s). If the app closed an idle socket first, a request the
-// proxy sends at that instant meets a reset and counts as a failure, spoiling the
-// canary's success rate. So the app's idle timeout is longer than the proxy's and the
-// proxy is always the side that closes. headersTimeout must exceed keepAliveTimeout,
-// or Node could time out a kept-alive socket's next request while its headers are
-// still arriving.
+// Linkerd's edge-20.11.2 release notes; cloud load balancers wait 60 s). If the app
+// closed an idle socket first, a request the proxy sends at that instant meets a
+// reset and counts as a failure, spoiling the canary's success rate. So the app's
+// idle timeout is longer than the proxy's and the proxy is always the side that
+// closes. headersTimeout must exceed keepAliveTimeout, or Node could time out a
+// kept-alive socket's next request while its headers are still arriving.
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -115,7 +115,8 @@ function createServer(config) {
       log({
         method: req.method,
         path,
-        status: res.statusCode,
+        // A client that left before any answer gets status null, not Node's default 200.
+        status: res.headersSent ? res.statusCode : null,
         durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
         version: config.version,
         ...(res.writableFinished ? {} : { aborted: true }),

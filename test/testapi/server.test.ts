@@ -67,6 +67,19 @@ describe('failure modes', () => {
     server.proc.kill('SIGKILL');
   });
 
+  test('a client leaving during a slow answer is logged as aborted and harms nothing', async () => {
+    const server = await startServer({ FAILURE_MODE: 'slow:5000' });
+    const conn = await rawConnection(server.port);
+    conn.socket.write('GET /api HTTP/1.1\r\nHost: t\r\n\r\n');
+    await request(server.port, '/healthz');
+    conn.socket.destroy();
+    const line = await waitForLog(server.logs, (l) => l.path === '/api');
+    expect(line).toMatchObject({ method: 'GET', status: null, aborted: true });
+    expect((await request(server.port, '/readyz')).status).toBe(200);
+    server.proc.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  });
+
   test.each([
     ['3.0', 'default'],
     ['2.0', 'server-error'],
