@@ -1,4 +1,4 @@
-import { Chart, Duration } from 'cdk8s';
+import { Chart, Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as flagger from '../imports/flagger.app';
 import {
@@ -314,9 +314,9 @@ export class Canary extends Construct {
           interval,
           threshold,
           ...steps,
-          // Same arrays as the ones addMetric/addWebhook fill: read at synth time.
-          metrics: this.metrics,
-          webhooks: this.webhooks,
+          // Filled by addMetric/addWebhook until synth; omitted when empty.
+          metrics: Lazy.any({ produce: () => this.metrics.length ? this.metrics : undefined }) as unknown as flagger.CanarySpecAnalysisMetrics[],
+          webhooks: Lazy.any({ produce: () => this.webhooks.length ? this.webhooks : undefined }) as unknown as flagger.CanarySpecAnalysisWebhooks[],
         },
       },
     });

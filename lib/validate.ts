@@ -97,8 +97,8 @@ export function checkImageTag(where: string, prop: string, value: string): void 
 }
 
 /**
- * Renders a Duration the way Flagger (Go's time.ParseDuration) reads it, in the
- * largest whole unit: 60s -> '1m', 90s -> '90s', 3600s -> '1h'.
+ * Renders a Duration the way Flagger's CRD accepts it (pattern `^[0-9]+(m|s)`,
+ * read by Go's time.ParseDuration): whole minutes as '1m', else seconds '90s'.
  */
 export function goDuration(where: string, prop: string, value: Duration, minSeconds = 1): string {
   const ms = value.toMilliseconds();
@@ -106,9 +106,7 @@ export function goDuration(where: string, prop: string, value: Duration, minSeco
     throw invalid(where, prop, value, `must be a whole number of seconds, at least ${minSeconds}s`);
   }
   const seconds = ms / 1000;
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
 }
 
 /** Whole seconds of a Duration, at least `minSeconds`. */

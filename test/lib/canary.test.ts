@@ -1,0 +1,101 @@
+import { Duration } from 'cdk8s';
+import { Canary, CanaryProps, CanaryProvider, WebhookType } from '../../lib';
+import { only, synthWith } from '../schema/synth';
+import { expectSchemaValid } from '../schema/validate';
+
+type Json = { [key: string]: any };
+
+function canaryObject(props: Partial<CanaryProps> = {}, namespace: string | undefined = 'testapi', extra?: (c: Canary) => void): Json {
+  const objects = synthWith((scope) => {
+    const c = new Canary(scope, 'canary', { targetName: 'api', port: 3000, ...props });
+    extra?.(c);
+  }, namespace);
+  expectSchemaValid(objects);
+  return only(objects, 'Canary');
+}
+
+describe('Canary', () => {
+  test('defaults: flagger.app/v1beta1, Deployment target, gatewayapi:v1beta1, 1m interval, 10% steps to 50%, threshold 5', () => {
+    const c = canaryObject();
+    expect(c.apiVersion).toBe('flagger.app/v1beta1');
+    expect(c.metadata).toEqual({ name: 'api', namespace: 'testapi' });
+    expect(c.spec.targetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' });
+    expect(c.spec.provider).toBe('gatewayapi:v1beta1');
+    expect(c.spec.analysis).toEqual({ interval: '1m', threshold: 5, maxWeight: 50, stepWeight: 10 });
+    expect(c.spec).not.toHaveProperty('canaryAnalysis');
+  });
+
+  test('gatewayRefs point at the apex Service (core/Service, namespace, port)', () => {
+    expect(canaryObject().spec.service).toEqual({
+      port: 3000,
+      targetPort: 3000,
+      gatewayRefs: [{ name: 'api', namespace: 'testapi', group: 'core', kind: 'Service', port: 3000 }],
+    });
+    expect(canaryObject({ provider: CanaryProvider.GATEWAY_API_V1, name: 'web', port: 80, targetPort: 'http' }).spec.service).toEqual({
+      port: 80,
+      targetPort: 'http',
+      gatewayRefs: [{ name: 'web', namespace: 'testapi', group: 'core', kind: 'Service', port: 80 }],
+    });
+  });
+
+  test('custom gatewayRefs fill in defaults', () => {
+    const refs = canaryObject({ gatewayRefs: [{ name: 'mesh-gw', namespace: 'gw', group: 'gateway.networking.k8s.io', kind: 'Gateway' }] }).spec.service.gatewayRefs;
+    expect(refs).toEqual([{ name: 'mesh-gw', namespace: 'gw', group: 'gateway.networking.k8s.io', kind: 'Gateway', port: 3000 }]);
+  });
+
+  test('linkerd provider (SMI TrafficSplit) has no gatewayRefs and may use built-in metrics', () => {
+    const c = canaryObject({ provider: CanaryProvider.LINKERD, metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 } }] });
+    expect(c.spec.provider).toBe('linkerd');
+    expect(c.spec.service).not.toHaveProperty('gatewayRefs');
+    expect(c.spec.analysis.metrics).toEqual([{ name: 'request-success-rate', interval: '1m', thresholdRange: { min: 99 } }]);
+  });
+
+  test('namespace comes from props, else from the chart', () => {
+    expect(canaryObject({ namespace: 'shop' }, 'other').metadata.namespace).toBe('shop');
+    expect(canaryObject({ namespace: 'shop' }, 'other').spec.service.gatewayRefs[0].namespace).toBe('shop');
+    expect(canaryObject({ namespace: 'shop' }, undefined).metadata.namespace).toBe('shop');
+  });
+
+  test('analysis settings in Flagger terms', () => {
+    const c = canaryObject({
+      interval: Duration.seconds(30), threshold: 2, maxWeight: 80, stepWeight: 20,
+      progressDeadline: Duration.minutes(5), skipAnalysis: true, suspend: true,
+    });
+    expect(c.spec.analysis).toMatchObject({ interval: '30s', threshold: 2, maxWeight: 80, stepWeight: 20 });
+    expect(c.spec).toMatchObject({ progressDeadlineSeconds: 300, skipAnalysis: true, suspend: true });
+    expect(canaryObject({ interval: Duration.seconds(90) }).spec.analysis.interval).toBe('90s');
+    expect(canaryObject({ interval: Duration.hours(1) }).spec.analysis.interval).toBe('60m');
+  });
+
+  test('stepWeights', () => {
+    expect(canaryObject({ stepWeights: [1, 5, 20, 60] }).spec.analysis).toEqual({ interval: '1m', threshold: 5, stepWeights: [1, 5, 20, 60] });
+  });
+
+  test('metrics and webhooks from props and from addMetric()/addWebhook(), in order', () => {
+    const c = canaryObject({
+      metrics: [{ name: 'a', templateRef: { name: 'tpl-a' }, thresholdRange: { min: 1, max: 2 }, interval: Duration.seconds(30) }],
+      webhooks: [{ name: 'gate', type: WebhookType.CONFIRM_ROLLOUT, url: 'http://gate.example/' }],
+    }, 'testapi', (canary) => {
+      const m = canary.addMetric({ name: 'b', templateRef: { name: 'tpl-b', namespace: 'shared' }, thresholdRange: { max: 5 }, templateVariables: { route: '/' } });
+      expect(m.name).toBe('b');
+      canary.addWebhook({ name: 'smoke', type: WebhookType.PRE_ROLLOUT, url: 'https://tester.example:8443/run', timeout: Duration.seconds(30), retries: 2, metadata: { type: 'bash', cmd: 'curl -s http://x' } });
+    });
+    expect(c.spec.analysis.metrics).toEqual([
+      { name: 'a', interval: '30s', thresholdRange: { min: 1, max: 2 }, templateRef: { name: 'tpl-a' } },
+      { name: 'b', interval: '1m', thresholdRange: { max: 5 }, templateRef: { name: 'tpl-b', namespace: 'shared' }, templateVariables: { route: '/' } },
+    ]);
+    expect(c.spec.analysis.webhooks).toEqual([
+      { name: 'gate', type: 'confirm-rollout', url: 'http://gate.example/' },
+      { name: 'smoke', type: 'pre-rollout', url: 'https://tester.example:8443/run', timeout: '30s', retries: 2, metadata: { type: 'bash', cmd: 'curl -s http://x' } },
+    ]);
+  });
+
+  test('exposes the Service URLs Flagger creates; primary child is Resource', () => {
+    synthWith((scope) => {
+      const c = new Canary(scope, 'c', { targetName: 'api', port: 3000 });
+      expect(c.canaryUrl).toBe('http://api-canary.testapi:3000/');
+      expect(c.apexUrl).toBe('http://api.testapi:3000/');
+      expect(c.node.defaultChild).toBe(c.resource);
+    });
+  });
+});
