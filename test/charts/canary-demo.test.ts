@@ -1,6 +1,7 @@
 import { App, Duration, Testing } from 'cdk8s';
 import { CanaryDemo, CanaryDemoProps } from '../../charts';
 import { CanaryProvider, PodSecurityLevel } from '../../lib';
+import { podTemplates, restrictedViolations } from '../schema/pod-security';
 import { find, only, synthApp } from '../schema/synth';
 import { expectSchemaValid } from '../schema/validate';
 
@@ -40,6 +41,12 @@ describe('CanaryDemo', () => {
     expect(nsObjects).toHaveLength(1);
     expect(nsObjects[0].kind).toBe('Namespace');
     expect(nsObjects[0].metadata).toEqual({ name: 'testapi', annotations: { 'linkerd.io/inject': 'enabled' } });
+  });
+
+  test('every pod template passes Pod Security restricted (e2e applies them in an enforcing namespace)', () => {
+    const templates = podTemplates(objects);
+    expect(templates.map((t) => t.name).sort()).toEqual(['Deployment/api', 'Deployment/api-load-generator', 'Deployment/flagger-loadtester']);
+    for (const { name, spec } of templates) expect([name, restrictedViolations(spec)]).toEqual([name, []]);
   });
 
   test('every namespaced object is in testapi', () => {

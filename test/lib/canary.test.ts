@@ -5,7 +5,7 @@ import { expectSchemaValid } from '../schema/validate';
 
 type Json = { [key: string]: any };
 
-function canaryObject(props: Partial<CanaryProps> = {}, namespace: string | undefined = 'testapi', extra?: (c: Canary) => void): Json {
+function canaryObject(props: Partial<CanaryProps> = {}, namespace: string | null = 'testapi', extra?: (c: Canary) => void): Json {
   const objects = synthWith((scope) => {
     const c = new Canary(scope, 'canary', { targetName: 'api', port: 3000, ...props });
     extra?.(c);
@@ -53,7 +53,7 @@ describe('Canary', () => {
   test('namespace comes from props, else from the chart', () => {
     expect(canaryObject({ namespace: 'shop' }, 'other').metadata.namespace).toBe('shop');
     expect(canaryObject({ namespace: 'shop' }, 'other').spec.service.gatewayRefs[0].namespace).toBe('shop');
-    expect(canaryObject({ namespace: 'shop' }, undefined).metadata.namespace).toBe('shop');
+    expect(canaryObject({ namespace: 'shop' }, null).metadata.namespace).toBe('shop');
   });
 
   test('analysis settings in Flagger terms', () => {

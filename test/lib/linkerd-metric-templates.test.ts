@@ -44,7 +44,7 @@ describe('LinkerdMetricTemplates', () => {
   });
 
   test('Prometheus address, name prefix and namespace are configurable', () => {
-    const objs = synthWith((c) => new LinkerdMetricTemplates(c, 't', { prometheusAddress: 'http://127.0.0.1:9090', namePrefix: 'shop-', namespace: 'metrics' }), undefined);
+    const objs = synthWith((c) => new LinkerdMetricTemplates(c, 't', { prometheusAddress: 'http://127.0.0.1:9090', namePrefix: 'shop-', namespace: 'metrics' }), null);
     expect(objs.map((o) => [o.metadata.name, o.metadata.namespace, o.spec.provider.address])).toEqual([
       ['shop-success-rate', 'metrics', 'http://127.0.0.1:9090'],
       ['shop-4xx-percentage', 'metrics', 'http://127.0.0.1:9090'],

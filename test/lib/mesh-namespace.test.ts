@@ -4,7 +4,7 @@ import { expectSchemaValid } from '../schema/validate';
 
 describe('MeshNamespace', () => {
   test('defaults: testapi, Linkerd injection, no Pod Security labels', () => {
-    const objects = synthWith((c) => new MeshNamespace(c, 'ns'), undefined);
+    const objects = synthWith((c) => new MeshNamespace(c, 'ns'), null);
     expect(objects).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'testapi', annotations: { 'linkerd.io/inject': 'enabled' } }, spec: {} }]);
     expectSchemaValid(objects);
   });

@@ -3,9 +3,9 @@ import { Construct } from 'constructs';
 
 type Json = { [key: string]: any };
 
-/** A fresh chart (optionally namespaced) in a test App. */
-export function testChart(namespace: string | undefined = 'testapi'): Chart {
-  return new Chart(Testing.app(), 'test', { namespace });
+/** A fresh chart in a test App, in namespace testapi unless given another or `null` for none. */
+export function testChart(namespace: string | null = 'testapi'): Chart {
+  return new Chart(Testing.app(), 'test', { namespace: namespace ?? undefined });
 }
 
 /** Synthesizes every chart of an app, in dependency order. */
@@ -26,7 +26,7 @@ export function only(objects: Json[], kind: string, name?: string): Json {
 }
 
 /** Synthesizes a chart built by `build`. */
-export function synthWith(build: (scope: Construct) => void, namespace?: string): Json[] {
+export function synthWith(build: (scope: Construct) => void, namespace?: string | null): Json[] {
   const chart = testChart(namespace);
   build(chart);
   return Testing.synth(chart);

@@ -24,8 +24,10 @@ const K8S_KEYWORDS = [
   'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-validations', 'x-kubernetes-embedded-resource',
 ];
 
-// Formats used by the CRDs that Kubernetes does not define.
-const K8S_IGNORED_FORMATS = ['string'];
+// Formats used by the CRDs that the API server does not check (not in its
+// supported list): 'url' is ajv-formats' strict RFC URL, which rejects
+// in-cluster hosts such as `flagger-loadtester.a`; our constructs check URLs themselves.
+const K8S_IGNORED_FORMATS = ['string', 'url'];
 
 type Json = { [key: string]: any };
 
