@@ -8,8 +8,8 @@
  * 410 Gone, reconnects with exponential backoff after a disconnect or a 5xx,
  * and a periodic re-GET of the Canary as the source of truth.
  */
-import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
-import type { ConfigurationOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, Observable, Watch } from '@kubernetes/client-node';
+import type { ConfigurationOptions, ObservableMiddleware } from '@kubernetes/client-node';
 import { CanaryEvent, CanaryObject } from './verdict';
 
 export const CANARY_GROUP = 'flagger.app';
@@ -209,12 +209,14 @@ export class KubeCanarySource {
       },
       notice: this.handlers.notice,
       // Events only decorate the output: without permission the watch goes on without them.
-      fatal: (f, verb) => this.handlers.notice('warning',
-        `not showing events: ${f.status === 403 ? `this account cannot ${verb} events in namespace "${this.namespace}"` : f.cause}`),
+      fatal: (f, verb) => this.withoutEvents(f, verb),
     }, this.watch, this.tuning);
-    void this.events.start().catch((err: unknown) => {
-      this.handlers.notice('warning', `not showing events: ${failure(err).cause}`);
-    });
+    void this.events.start().catch((err: unknown) => this.withoutEvents(failure(err), 'list'));
+  }
+
+  private withoutEvents(f: ApiFailure, verb: string): void {
+    this.handlers.notice('warning', 'not showing events: ' + (f.status === 403
+      ? `this account cannot ${verb} events in namespace "${this.namespace}"` : f.cause));
   }
 
   private showEvent(e: KubeEvent, show: boolean): void {
@@ -236,15 +238,14 @@ export class KubeCanarySource {
   /** Per-request timeout: client-node sets none, and a hung request would hang the watcher. */
   private requestOptions(): ConfigurationOptions {
     const timeoutMs = this.tuning.requestTimeoutMs;
-    const middleware = {
-      pre: async (context: { setSignal(signal: AbortSignal): void }) => {
+    const middleware: ObservableMiddleware = {
+      pre: (context) => {
         context.setSignal(AbortSignal.timeout(timeoutMs));
-        return context;
+        return new Observable(Promise.resolve(context));
       },
-      post: async (response: unknown) => response,
+      post: (response) => new Observable(Promise.resolve(response)),
     };
-    // client-node's object API takes promise middleware at run time although its types say observable.
-    return { middleware: [middleware], middlewareMergeStrategy: 'append' } as unknown as ConfigurationOptions;
+    return { middleware: [middleware], middlewareMergeStrategy: 'append' };
   }
 
   private explain(f: ApiFailure, verb: string, resource: string): WatchError {

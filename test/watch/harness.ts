@@ -1,0 +1,67 @@
+/**
+ * Runs the compiled CLI (build/watch/cli.js) as a subprocess against a FakeApiServer.
+ * client-node is ESM-only, so the CLI is exercised exactly as users run it.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FakeApiServer } from './fake-apiserver';
+
+export const CLI = path.resolve(__dirname, '../../build/watch/cli.js');
+
+/** Short periods so fault tests take well under a second each. */
+export const FAST_TUNING: Record<string, string> = {
+  CANARY_WATCH_WATCHDOG_MS: '600',
+  CANARY_WATCH_REGET_MS: '400',
+  CANARY_WATCH_BACKOFF_MS: '50',
+  CANARY_WATCH_BACKOFF_MAX_MS: '300',
+  CANARY_WATCH_SETTLE_MS: '300',
+  CANARY_WATCH_REQUEST_TIMEOUT_MS: '2000',
+};
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed as NDJSON (json output only). */
+  readonly records: Array<Record<string, unknown>>;
+  readonly verdict?: Record<string, unknown>;
+}
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly result: Promise<CliResult>;
+}
+
+export function startCli(args: readonly string[], env: Record<string, string> = {}): RunningCli {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...FAST_TUNING, NO_COLOR: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const result = new Promise<CliResult>((resolve) => {
+    child.on('close', (code) => {
+      const records = args.includes('json')
+        ? stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [];
+      resolve({ code, stdout, stderr, records, verdict: records.find((r) => r.type === 'verdict') });
+    });
+  });
+  return { child, result };
+}
+
+/** Starts the CLI on `server` and waits until both of its watches are open. */
+export async function watchCli(server: FakeApiServer, kubeconfig: string, extra: readonly string[] = [],
+  env: Record<string, string> = {}): Promise<RunningCli> {
+  const running = startCli(['api', '-n', server.namespace, '--kubeconfig', kubeconfig, '-o', 'json', ...extra], env);
+  const early = running.result.then((r) => {
+    throw new Error(`CLI exited early (${r.code}): ${r.stderr}${r.stdout}`);
+  });
+  await Promise.race([Promise.all([server.waitForWatch('canaries'), server.waitForWatch('events')]), early]);
+  early.catch(() => undefined);
+  return running;
+}
