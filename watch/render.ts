@@ -59,6 +59,7 @@ const BAR_WIDTH = 20;
 
 export class TextRenderer implements Renderer {
   private lastApplied?: string;
+  private lastType?: WatchRecord['type'];
   private live?: { phase: string; weight: number; maxWeight: number; failedChecks: number; threshold: number };
   private readonly startedAt = Date.now();
   private liveShown = false;
@@ -66,13 +67,16 @@ export class TextRenderer implements Renderer {
   constructor(private readonly options: RenderOptions) {}
 
   record(record: WatchRecord): void {
+    // The start line already shows the state found at start.
+    const repeatsStart = record.type === 'status' && this.lastType === 'start';
+    this.lastType = record.type;
     if (record.type === 'status') {
       this.live = {
         phase: record.phase, weight: record.canaryWeight, maxWeight: record.maxWeight,
         failedChecks: record.failedChecks, threshold: record.threshold,
       };
     }
-    this.line(this.format(record));
+    if (!repeatsStart) this.line(this.format(record));
     if (record.type !== 'verdict') this.tick(Date.now());
   }
 

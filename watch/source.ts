@@ -264,6 +264,10 @@ export class KubeCanarySource {
   }
 }
 
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 1000 ? 2 : 1)}s`;
+}
+
 interface KubeEvent extends CanaryEvent {
   readonly metadata?: { readonly uid?: string; readonly name?: string; readonly resourceVersion?: string };
 }
@@ -412,7 +416,7 @@ class ListWatch<T extends { metadata?: { resourceVersion?: string } }> {
   private scheduleReconnect(reason: string): void {
     this.abandon();
     const delay = this.backoff(++this.failures);
-    this.spec.notice('warning', `${reason}: reconnecting in ${(delay / 1000).toFixed(1)}s`);
+    this.spec.notice('warning', `${reason}: reconnecting in ${seconds(delay)}`);
     if (this.retry) clearTimeout(this.retry);
     this.retry = setTimeout(() => this.connect(), delay);
   }
@@ -435,7 +439,7 @@ class ListWatch<T extends { metadata?: { resourceVersion?: string } }> {
         return;
       }
       const delay = this.backoff(++this.failures);
-      this.spec.notice('warning', `re-listing ${this.spec.label} failed (${f.cause}): retrying in ${(delay / 1000).toFixed(1)}s`);
+        this.spec.notice('warning', `re-listing ${this.spec.label} failed (${f.cause}): retrying in ${seconds(delay)}`);
       if (this.retry) clearTimeout(this.retry);
       this.retry = setTimeout(() => void this.relist(), delay);
     }

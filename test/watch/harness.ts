@@ -7,7 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FakeApiServer } from './fake-apiserver';
 
-export const CLI = path.resolve(__dirname, '../../build/watch/cli.js');
+/** The repository root: the nearest folder with a package.json (this file also runs compiled, from build/). */
+function repoRoot(dir: string): string {
+  return fs.existsSync(path.join(dir, 'package.json')) ? dir : repoRoot(path.dirname(dir));
+}
+
+export const CLI = path.join(repoRoot(__dirname), 'build/watch/cli.js');
 
 /** Short periods so fault tests take well under a second each. */
 export const FAST_TUNING: Record<string, string> = {
