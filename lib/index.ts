@@ -5,3 +5,4 @@ export * from './load-tester';
 export * from './mesh-namespace';
 export * from './pod-security';
 export * from './testapi-workload';
+export * from './watcher-rbac';
