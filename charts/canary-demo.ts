@@ -169,14 +169,30 @@ export interface CanaryDemoProps {
   readonly webhooks?: CanaryWebhook[];
 }
 
-/** The cluster-scoped part of the demo: the injected namespace. No chart namespace. */
+/** Props for `DemoNamespaceChart`. */
+export interface DemoNamespaceChartProps extends Omit<ChartProps, 'namespace'> {
+  /**
+   * Name of the namespace.
+   * @default 'testapi'
+   */
+  readonly name?: string;
+
+  /**
+   * Pod Security level labelled on the namespace.
+   * @default - no Pod Security labels
+   */
+  readonly podSecurity?: PodSecurityLevel;
+}
+
+/** The cluster-scoped part of the demo: the injected namespace, in a chart without a namespace. */
 export class DemoNamespaceChart extends Chart {
   /** The namespace. */
   public readonly meshNamespace: MeshNamespace;
 
-  public constructor(scope: Construct, id: string, props: { name: string; podSecurity?: PodSecurityLevel }, chartProps: ChartProps = {}) {
-    super(scope, id, { ...chartProps, namespace: undefined });
-    this.meshNamespace = new MeshNamespace(this, 'Namespace', { name: props.name, podSecurity: props.podSecurity });
+  public constructor(scope: Construct, id: string, props: DemoNamespaceChartProps = {}) {
+    const { name, podSecurity, ...chartProps } = props;
+    super(scope, id, chartProps);
+    this.meshNamespace = new MeshNamespace(this, 'Namespace', { name, podSecurity });
   }
 }
 

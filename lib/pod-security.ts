@@ -44,9 +44,15 @@ export interface RestrictedDeploymentOptions {
   readonly uid: number;
   /** The one container; its security context defaults to `restrictedSecurityContext(uid)`. */
   readonly container: kplus.ContainerProps;
-  /** Number of pods. */
+  /**
+   * Number of pods.
+   * @default 1
+   */
   readonly replicas?: number;
-  /** Annotate the pods for Linkerd injection whatever the namespace says. */
+  /**
+   * Annotate the pods for Linkerd injection whatever the namespace says.
+   * @default false
+   */
   readonly meshInject?: boolean;
 }
 

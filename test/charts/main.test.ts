@@ -1,0 +1,49 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+// The compiled app, as `cdk8s synth` runs it (`npm test` builds first).
+const MAIN = path.join(__dirname, '..', '..', 'build', 'main.js');
+
+function runMain(apiVersion: string | undefined): { status: number | null; stderr: string; files: Record<string, string> } {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-canary-main-'));
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, CDK8S_OUTDIR: outdir };
+    delete env.API_VERSION;
+    if (apiVersion !== undefined) env.API_VERSION = apiVersion;
+    const res = spawnSync(process.execPath, [MAIN], { env, encoding: 'utf8' });
+    const files = Object.fromEntries(fs.readdirSync(outdir).map((f) => [f, fs.readFileSync(path.join(outdir, f), 'utf8')]));
+    return { status: res.status, stderr: res.stderr, files };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+describe('main.ts (API_VERSION)', () => {
+  beforeAll(() => {
+    if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does)`);
+  });
+
+  test('defaults to 1.0 and writes both charts into CDK8S_OUTDIR', () => {
+    const { status, files } = runMain(undefined);
+    expect(status).toBe(0);
+    expect(Object.keys(files).sort()).toEqual(['0000-testapi-namespace.k8s.yaml', '0001-testapi.k8s.yaml']);
+    expect(files['0001-testapi.k8s.yaml']).toContain('image: cyrilbkr/testapp:1.0');
+  });
+
+  test('API_VERSION=2.0 changes only the image line', () => {
+    const v1 = runMain('1.0').files['0001-testapi.k8s.yaml'].split('\n');
+    const v2 = runMain('2.0').files['0001-testapi.k8s.yaml'].split('\n');
+    expect(v2).toHaveLength(v1.length);
+    const changed = v1.map((line, i) => [line, v2[i]]).filter(([a, b]) => a !== b);
+    expect(changed.map(([a, b]) => [a.trim(), b.trim()])).toEqual([['- image: cyrilbkr/testapp:1.0', '- image: cyrilbkr/testapp:2.0']]);
+  });
+
+  test('a bad value fails with one clear line, no stack trace, nothing written', () => {
+    const { status, stderr, files } = runMain('two');
+    expect(status).toBe(1);
+    expect(stderr).toBe('error: CanaryDemo: version ("two") must be a release number such as 1.0, 2.0 or 3.0\n');
+    expect(files).toEqual({});
+  });
+});
