@@ -155,10 +155,18 @@ export interface CanaryProps {
   readonly targetPort?: number | string;
 
   /**
-   * Name of the Canary object and of the Services Flagger creates.
+   * Name of the Canary object.
    * @default - `targetName`
    */
   readonly name?: string;
+
+  /**
+   * Name of the apex Service Flagger creates (`spec.service.name`); the others
+   * are `<serviceName>-primary` and `<serviceName>-canary`. Flagger names them
+   * after the target, not after the Canary, unless this is set.
+   * @default - `targetName`
+   */
+  readonly serviceName?: string;
 
   /**
    * Namespace of the Canary (it must be the target's namespace).
@@ -249,8 +257,10 @@ const BUILTIN_METRICS = ['request-success-rate', 'request-duration'];
  * `<name>-primary` Deployment: never define them yourself.
  */
 export class Canary extends Construct {
-  /** Name of the Canary and of Flagger's Services. */
+  /** Name of the Canary object. */
   public readonly name: string;
+  /** Name of the apex Service Flagger creates (and prefix of the other two). */
+  public readonly serviceName: string;
   /** Namespace of the Canary. */
   public readonly namespace: string;
   /** Service port. */
@@ -268,10 +278,13 @@ export class Canary extends Construct {
     super(scope, id);
     this.where = `Canary '${id}'`;
     const where = this.where;
-    checkDnsLabel(where, 'targetName', props.targetName);
+    // Flagger creates `<targetName>-primary` and `<serviceName>-primary`/`-canary`.
+    const maxBase = 63 - '-primary'.length;
+    checkDnsLabel(where, 'targetName', props.targetName, maxBase);
     this.name = props.name ?? props.targetName;
-    // Flagger derives `<name>-primary` and `<name>-canary` Service names from it.
-    checkDnsLabel(where, 'name', this.name, 63 - '-primary'.length);
+    checkDnsLabel(where, 'name', this.name);
+    this.serviceName = props.serviceName ?? props.targetName;
+    checkDnsLabel(where, 'serviceName', this.serviceName, maxBase);
     checkPort(where, 'port', props.port);
     if (typeof props.targetPort === 'number') checkPort(where, 'targetPort', props.targetPort);
     if (typeof props.targetPort === 'string') checkPortName(where, 'targetPort', props.targetPort);
@@ -304,6 +317,7 @@ export class Canary extends Construct {
         progressDeadlineSeconds,
         targetRef: { apiVersion: 'apps/v1', kind: flagger.CanarySpecTargetRefKind.DEPLOYMENT, name: props.targetName },
         service: {
+          name: this.serviceName === props.targetName ? undefined : this.serviceName,
           port: props.port,
           targetPort: props.targetPort ?? props.port,
           gatewayRefs: this.gatewayRefs(props),
@@ -326,12 +340,12 @@ export class Canary extends Construct {
 
   /** URL of the canary-only Service Flagger creates, for load tests. */
   public get canaryUrl(): string {
-    return `http://${this.name}-canary.${this.namespace}:${this.port}/`;
+    return `http://${this.serviceName}-canary.${this.namespace}:${this.port}/`;
   }
 
   /** URL of the apex Service Flagger creates, which splits traffic. */
   public get apexUrl(): string {
-    return `http://${this.name}.${this.namespace}:${this.port}/`;
+    return `http://${this.serviceName}.${this.namespace}:${this.port}/`;
   }
 
   /** Adds a metric check to the analysis. */
@@ -437,7 +451,7 @@ export class Canary extends Construct {
       }
       return undefined;
     }
-    const refs = props.gatewayRefs ?? [{ name: this.name }];
+    const refs = props.gatewayRefs ?? [{ name: this.serviceName }];
     if (!Array.isArray(refs) || refs.length === 0) {
       throw invalid(where, 'gatewayRefs', refs,
         `must list at least one parent with provider ${this.provider} (Flagger: "GatewayRefs must be specified when using Gateway API as a provider")`);

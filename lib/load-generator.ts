@@ -74,7 +74,7 @@ export class LoadGenerator extends Construct {
       throw invalid(where, 'image', image, 'must be a non-empty image reference without spaces');
     }
     const canary = props.canary;
-    this.targetUrl = `http://${canary.name}.${canary.namespace}:${canary.port}${path}`;
+    this.targetUrl = `http://${canary.serviceName}.${canary.namespace}:${canary.port}${path}`;
 
     this.resource = restrictedDeployment(this, 'Resource', {
       name: this.name,

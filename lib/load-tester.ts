@@ -159,7 +159,7 @@ export class LoadTester extends Construct {
     checkInt(where, 'loadTest.concurrency', concurrency, 1, 1000);
     if (!/^\/[^\s]*$/.test(path)) throw invalid(where, 'loadTest.path', path, 'must start with \'/\' and contain no spaces');
     const duration = goDuration(where, 'loadTest.duration', options.duration ?? Duration.minutes(1));
-    const target = `http://${canary.name}-canary.${canary.namespace}:${canary.port}${path}`;
+    const target = `http://${canary.serviceName}-canary.${canary.namespace}:${canary.port}${path}`;
     return {
       name: options.name ?? 'load-test',
       type: WebhookType.ROLLOUT,

@@ -31,10 +31,24 @@ describe('Canary', () => {
       targetPort: 3000,
       gatewayRefs: [{ name: 'api', namespace: 'testapi', group: 'core', kind: 'Service', port: 3000 }],
     });
-    expect(canaryObject({ provider: CanaryProvider.GATEWAY_API_V1, name: 'web', port: 80, targetPort: 'http' }).spec.service).toEqual({
+    expect(canaryObject({ provider: CanaryProvider.GATEWAY_API_V1, port: 80, targetPort: 'http' }).spec.service).toEqual({
       port: 80,
       targetPort: 'http',
-      gatewayRefs: [{ name: 'web', namespace: 'testapi', group: 'core', kind: 'Service', port: 80 }],
+      gatewayRefs: [{ name: 'api', namespace: 'testapi', group: 'core', kind: 'Service', port: 80 }],
+    });
+  });
+
+  test('Flagger names its Services after the target unless spec.service.name is set', () => {
+    const named = canaryObject({ name: 'api-release' });
+    expect(named.metadata.name).toBe('api-release');
+    expect(named.spec.service).not.toHaveProperty('name');
+    expect(named.spec.service.gatewayRefs[0].name).toBe('api');
+    const renamed = canaryObject({ serviceName: 'web' });
+    expect(renamed.spec.service.name).toBe('web');
+    expect(renamed.spec.service.gatewayRefs[0].name).toBe('web');
+    synthWith((scope) => {
+      const c = new Canary(scope, 'c', { targetName: 'api', name: 'release', serviceName: 'web', port: 80 });
+      expect([c.name, c.serviceName, c.canaryUrl, c.apexUrl]).toEqual(['release', 'web', 'http://web-canary.testapi:80/', 'http://web.testapi:80/']);
     });
   });
 
