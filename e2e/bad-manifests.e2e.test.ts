@@ -42,7 +42,8 @@ describe('Flagger rejects broken demo variants with its documented errors', () =
     });
     expect(applied.code).toBe(0); // Kubernetes accepts it: only Flagger can object.
     const msg = await flaggerWarning(ns, 'spec.selector.matchLabels must contain one of');
-    expect(msg).toBe(`deployment api.${ns} spec.selector.matchLabels must contain one of [app name app.kubernetes.io/name]`);
+    // Flagger prefixes it with its call site ("getSelectorLabel failed: ").
+    expect(msg).toContain(`deployment api.${ns} spec.selector.matchLabels must contain one of [app name app.kubernetes.io/name]`);
     expect(getObject('deployment', 'api-primary', ns)).toBeUndefined();
     expect(getObject('canary.flagger.app', 'api', ns)?.status?.phase).not.toBe('Initialized');
   });

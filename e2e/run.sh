@@ -27,6 +27,7 @@ finish() {
     fi
   fi
   bash e2e/cluster/down.sh || true
+  [[ -z "${rss_pid:-}" ]] || wait "$rss_pid" || true
   rm -rf "$synth"
   echo "[e2e] total ${SECONDS}s"
   exit $code
@@ -34,4 +35,5 @@ finish() {
 trap finish EXIT
 bash e2e/cluster/up.sh
 echo "[e2e] stack up after $((SECONDS - t0))s"
-npx jest -c e2e/jest.config.js
+bash e2e/cluster/rss.sh 2 & rss_pid=$!
+npx jest -c e2e/jest.config.js "$@"

@@ -70,8 +70,9 @@ export function readManifests(dir: string): KubeObject[] {
   const objects: KubeObject[] = [];
   for (const f of files) {
     const out = kubectlOk(['create', '--dry-run=client', '--validate=false', '-o', 'json', '-f', path.join(dir, f)]);
-    const parsed = JSON.parse(out);
-    objects.push(...(parsed.kind === 'List' ? parsed.items : [parsed]));
+    // One pretty-printed JSON document per object, back to back ("}\n{" at column 0).
+    const docs: KubeObject[] = JSON.parse(`[${out.trim().replace(/^}\n{$/gm, '},\n{')}]`);
+    for (const d of docs) objects.push(...(d.kind === 'List' ? (d.items as KubeObject[]) : [d]));
   }
   return objects;
 }

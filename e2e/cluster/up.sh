@@ -6,6 +6,7 @@
 #   CLUSTER_METRICS_SERVER   Prometheus URL for Flagger; when set, no Prometheus is started.
 #   CLUSTER_PROMETHEUS_CONFIG  config file for the stack's Prometheus (default: scrapes itself).
 #   CLUSTER_PORT_BASE        first port of the block the stack uses (default 36400).
+#   CLUSTER_PROMETHEUS_IP    loopback address of the stack's Prometheus (default 127.0.90.1).
 #   CLUSTER_FLAGGER_ARGS     extra Flagger flags (space separated).
 set -Eeuo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,7 +39,7 @@ done
 base=${CLUSTER_PORT_BASE:-36400}
 KINE_PORT=$((base + 1)) KINE_METRICS_PORT=$((base + 2)) APISERVER_PORT=$((base + 43))
 CM_PORT=$((base + 57)) SCHED_PORT=$((base + 59)) FLAGGER_PORT=$((base + 80))
-PROM_IP=127.0.90.1 PROM_PORT=9090
+PROM_IP=${CLUSTER_PROMETHEUS_IP:-127.0.90.1} PROM_PORT=9090
 ports=("$KINE_PORT" "$KINE_METRICS_PORT" "$APISERVER_PORT" "$CM_PORT" "$SCHED_PORT" "$FLAGGER_PORT")
 for p in "${ports[@]}"; do
   ! port_open 127.0.0.1 "$p" || { echo "[cluster] FAILED: port $p on 127.0.0.1 is in use (set CLUSTER_PORT_BASE)" >&2; exit 1; }
@@ -98,12 +99,16 @@ start_component kube-apiserver "$K8S_BIN/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$KINE_PORT" --storage-media-type application/json \
   --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
   --client-ca-file "$pki/ca.crt" \
+  --requestheader-client-ca-file "$pki/ca.crt" --requestheader-allowed-names front-proxy-client \
+  --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --proxy-client-cert-file "$pki/front-proxy-client.crt" --proxy-client-key-file "$pki/front-proxy-client.key" \
   --service-account-issuer https://kubernetes.default.svc \
   --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
   --service-cluster-ip-range 10.96.0.0/16 \
   --authorization-mode Node,RBAC \
   --enable-admission-plugins NodeRestriction,PodSecurity \
-  --endpoint-reconciler-type none \
+  --endpoint-reconciler-type none --allow-privileged=true \
   --profiling=false --v 1
 # --endpoint-reconciler-type none: the kubernetes Service's Endpoints may not hold a loopback IP.
 wait_for kube-apiserver 120 curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$APISERVER_URL/readyz"
@@ -115,7 +120,7 @@ start_component kube-controller-manager "$K8S_BIN/kube-controller-manager" \
   --authorization-kubeconfig "$STATE/controller-manager.kubeconfig" \
   --bind-address 127.0.0.1 --secure-port "$CM_PORT" --leader-elect=false \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-  --use-service-account-credentials=false --controllers '*,-nodeipam,-cloud-node-lifecycle' \
+  --use-service-account-credentials=true --controllers '*,-nodeipam,-cloud-node-lifecycle' \
   --profiling=false --v 1
 wait_for kube-controller-manager 60 curl -skf "https://127.0.0.1:$CM_PORT/healthz"
 
@@ -138,7 +143,8 @@ start_component kwok "$KWOK_BIN/kwok" --kubeconfig "$KUBECONFIG_FILE" "${stages[
 wait_for kwok 60 kubectl wait --for condition=Ready node/kwok-node-0 --timeout 2s
 
 step "CRDs from imports/crds"
-kubectl apply --server-side -f "$repo/imports/crds/" >/dev/null
+# (kubectl warns about OpenAPI formats it does not know in the upstream schemas: noise.)
+kubectl apply --server-side -f "$repo/imports/crds/" 2>&1 >/dev/null | { grep -v 'unrecognized format' || true; } >&2
 kubectl wait --for condition=Established crd --all --timeout 60s >/dev/null
 
 if [[ -z "${CLUSTER_METRICS_SERVER:-}" ]]; then

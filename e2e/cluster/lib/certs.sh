@@ -23,6 +23,8 @@ EXT
     # The controller manager and scheduler run as their own users so RBAC's bootstrap roles are exercised.
     sign controller-manager '/CN=system:kube-controller-manager' client.ext
     sign scheduler '/CN=system:kube-scheduler' client.ext
+    # The aggregator's identity towards extension API servers (front proxy).
+    sign front-proxy-client '/CN=front-proxy-client' client.ext
   )
 }
 
