@@ -1,0 +1,55 @@
+import { Duration } from 'cdk8s';
+import { Canary, LoadTester } from '../../lib';
+import { restrictedViolations } from '../schema/pod-security';
+import { only, synthWith } from '../schema/synth';
+import { expectSchemaValid } from '../schema/validate';
+
+describe('LoadTester', () => {
+  let tester!: LoadTester;
+  let canary!: Canary;
+  const objects = synthWith((c) => {
+    tester = new LoadTester(c, 'lt');
+    canary = new Canary(c, 'canary', { targetName: 'api', port: 3000 });
+  });
+  const deployment = only(objects, 'Deployment', 'flagger-loadtester');
+  const container = deployment.spec.template.spec.containers[0];
+
+  test('flagger-loadtester 0.38.0 on 8080, Service port 80 -> 8080, schema-valid and restricted', () => {
+    expectSchemaValid(objects);
+    expect(container.image).toBe('ghcr.io/fluxcd/flagger-loadtester:0.38.0');
+    expect(container.args).toContain('-port=8080');
+    expect(container.ports).toEqual([{ containerPort: 8080, name: 'http' }]);
+    const svc = only(objects, 'Service', 'flagger-loadtester');
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 8080 }]);
+    expect(svc.spec.selector).toEqual({ app: 'flagger-loadtester' });
+    expect(deployment.spec.selector.matchLabels).toEqual({ app: 'flagger-loadtester' });
+    expect(restrictedViolations(deployment.spec.template.spec)).toEqual([]);
+  });
+
+  test('runs inside the mesh', () => {
+    expect(deployment.spec.template.metadata.annotations['linkerd.io/inject']).toBe('enabled');
+  });
+
+  test('rollout webhook runs hey against <name>-canary.<ns>:<port>', () => {
+    expect(tester.loadTest(canary)).toEqual({
+      name: 'load-test',
+      type: 'rollout',
+      url: 'http://flagger-loadtester.testapi/',
+      timeout: Duration.seconds(5),
+      metadata: { type: 'cmd', cmd: 'hey -z 1m -q 10 -c 2 http://api-canary.testapi:3000/' },
+    });
+    expect(tester.loadTest(canary, { qps: 5, concurrency: 1, duration: Duration.seconds(30), path: '/api', name: 'lt' }).metadata)
+      .toEqual({ type: 'cmd', cmd: 'hey -z 30s -q 5 -c 1 http://api-canary.testapi:3000/api' });
+  });
+
+  test('confirm-promotion gate on the load tester', () => {
+    expect(tester.promotionGate(canary)).toEqual({ name: 'promotion-gate', type: 'confirm-promotion', url: 'http://flagger-loadtester.testapi/gate/check' });
+  });
+
+  test('URL carries a non-80 port and a custom name', () => {
+    synthWith((c) => {
+      const lt = new LoadTester(c, 'lt', { name: 'tester', port: 8080 });
+      expect(lt.url()).toBe('http://tester.testapi:8080/');
+    });
+  });
+});
