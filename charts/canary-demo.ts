@@ -90,7 +90,8 @@ export interface CanaryDemoProps {
   readonly maxWeight?: number;
 
   /**
-   * Explicit weights instead of stepWeight/maxWeight.
+   * Explicit weights; when set, `stepWeight` and `maxWeight` are not used
+   * (as in Flagger, where the last weight is the maximum).
    * @default - stepWeight steps up to maxWeight
    */
   readonly stepWeights?: number[];
@@ -233,9 +234,8 @@ export class DemoAppChart extends Chart {
       provider: props.provider,
       interval: props.interval,
       threshold: props.threshold,
-      stepWeight: props.stepWeight,
-      maxWeight: props.maxWeight,
-      stepWeights: props.stepWeights,
+      // A preset may carry stepWeight/maxWeight; explicit weights take precedence here.
+      ...(props.stepWeights ? { stepWeights: props.stepWeights } : { stepWeight: props.stepWeight, maxWeight: props.maxWeight }),
       progressDeadline: props.progressDeadline,
     });
 

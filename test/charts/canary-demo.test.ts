@@ -176,7 +176,7 @@ describe('CanaryDemo', () => {
   });
 
   test('stepWeights replace stepWeight and maxWeight', () => {
-    const canary = only(demo({ stepWeights: [5, 10, 25, 50] }).objects, 'Canary', 'api');
+    const canary = only(demo({ stepWeight: 10, maxWeight: 50, stepWeights: [5, 10, 25, 50] }).objects, 'Canary', 'api');
     expect(canary.spec.analysis.stepWeights).toEqual([5, 10, 25, 50]);
     expect(canary.spec.analysis.stepWeight).toBeUndefined();
     expect(canary.spec.analysis.maxWeight).toBeUndefined();
