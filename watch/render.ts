@@ -59,7 +59,7 @@ const BAR_WIDTH = 20;
 
 export class TextRenderer implements Renderer {
   private lastApplied?: string;
-  private lastType?: WatchRecord['type'];
+  private lastRecord?: WatchRecord;
   private live?: { phase: string; weight: number; maxWeight: number; failedChecks: number; threshold: number };
   private readonly startedAt = Date.now();
   private liveShown = false;
@@ -68,8 +68,9 @@ export class TextRenderer implements Renderer {
 
   record(record: WatchRecord): void {
     // The start line already shows the state found at start.
-    const repeatsStart = record.type === 'status' && this.lastType === 'start';
-    this.lastType = record.type;
+    const repeatsStart = record.type === 'status' && this.lastRecord?.type === 'start'
+      && record.phase === this.lastRecord.phase && record.lastAppliedSpec === this.lastRecord.lastAppliedSpec;
+    this.lastRecord = record;
     if (record.type === 'status') {
       this.live = {
         phase: record.phase, weight: record.canaryWeight, maxWeight: record.maxWeight,
