@@ -49,6 +49,8 @@ export class FakeApiServer {
   readonly forbidden = new Set<string>();
   /** New watch connections get headers and then silence. */
   stallNewWatches = false;
+  /** The next this-many watch requests are answered 500 (an API server in trouble). */
+  failNextWatches = 0;
   /** The Canary resource type is not served at all (Flagger's CRD missing). */
   crdMissing = false;
   port = 0;
@@ -245,6 +247,11 @@ export class FakeApiServer {
       reply(403, apiStatus(403, 'Forbidden',
         `${resource}${group ? `.${group}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:ci:deployer" `
         + `cannot ${verb} resource "${resource}" in API group "${group}" in the namespace "${requestNs}"`, { group, kind: resource, name }));
+      return;
+    }
+    if (verb === 'watch' && this.failNextWatches > 0) {
+      this.failNextWatches--;
+      reply(500, apiStatus(500, 'InternalError', 'etcdserver: request timed out', {}));
       return;
     }
     const items = requestNs !== ns ? [] : this.select(resource, query.fieldSelector);

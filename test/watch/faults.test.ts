@@ -97,6 +97,32 @@ describe('the watch survives faults and still gets the verdict right', () => {
     expect(notes(r)).toMatch(/reconnecting in/);
   });
 
+  test('5xx answers to watch requests: backs off and retries', async () => {
+    await setup();
+    server.createCanary(NAME, SPEC, initialized);
+    const cli = await watchCli(server, kubeconfig, [], { CANARY_WATCH_REGET_MS: '60000' });
+    await play(server, withStepAfterWeight(promotion2, 20, [{ fault: (s) => {
+      s.failNextWatches = 3;
+      s.dropWatches();
+    } }]));
+    const r = await cli.result;
+    expect(r.code).toBe(0);
+    expect(r.verdict).toMatchObject({ outcome: 'succeeded', maxWeightReached: 50 });
+    expect(notes(r)).toMatch(/HTTP 500.*reconnecting in/);
+    expect(server.requests.filter((q) => q.verb === 'watch' && q.status === 500)).toHaveLength(3);
+  });
+
+  test('permission to watch revoked mid-watch: exit 3 naming the verb', async () => {
+    await setup();
+    server.createCanary(NAME, SPEC, initialized);
+    const cli = await watchCli(server, kubeconfig);
+    server.forbidden.add('watch canaries');
+    server.dropWatches();
+    const r = await cli.result;
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim()).toMatch(/^canary-watch: forbidden: this account cannot watch canaries\.flagger\.app in namespace "testapi"/);
+  });
+
   test('bookmarks keep an idle watch alive; server-side timeouts resume from the last resourceVersion', async () => {
     await setup({ bookmarkMs: 150 });
     server.createCanary(NAME, SPEC, initialized);
