@@ -104,6 +104,11 @@ export class DataPlane {
         this.log(`service ${svc.name}.${svc.namespace}:${port} at ${address}:${port}`);
       }
     }
+    const current = new Set(snapshot.splits.map((s) => `${s.namespace}/${s.service}`));
+    for (const key of [...this.splitText.keys()].filter((k) => !current.has(k))) {
+      this.splitText.delete(key);
+      this.log(`weights ${key.split('/').reverse().join('.')} removed`);
+    }
     for (const split of snapshot.splits) {
       const key = `${split.namespace}/${split.service}`;
       const text = `${split.source} ${describeSplit(split)}`;

@@ -1,0 +1,38 @@
+/**
+ * The rehearsal's scenarios in `npm run test:e2e`: the REAL Flagger promotes and
+ * rolls back releases on metrics of real requests, served by the data-plane
+ * emulator (e2e/dataplane). Scenarios run in order on one Canary (see scenarios.ts).
+ */
+import { runScenario } from './scenario';
+import { DEMO, MORE } from './scenarios';
+import { resetNamespace, stackInfo, startRehearsalParts, StackInfo } from './stack';
+
+const stack: StackInfo = stackInfo();
+const times: string[] = [];
+
+beforeAll(async () => {
+  resetNamespace(stack);
+  await startRehearsalParts(stack);
+}, 240_000);
+
+// Leave the namespace empty for the other suites, which apply the demo themselves.
+afterAll(() => {
+  resetNamespace(stack);
+  console.log(`rehearsal scenario times:\n${times.join('\n')}`);
+}, 240_000);
+
+describe('rehearsal: the real Flagger on emulated pods and proxies', () => {
+  let previousOk = true;
+  for (const scenario of [...DEMO, ...MORE]) {
+    test(`${scenario.name}: ${scenario.proves}`, async () => {
+      // Each scenario builds on the previous one's end state.
+      expect(previousOk).toBe(true);
+      previousOk = false;
+      const result = await runScenario(stack, scenario);
+      times.push(`  ${scenario.name.padEnd(28)} ${result.seconds.toFixed(1).padStart(6)}s ${result.ok ? 'ok' : 'FAILED'}`);
+      console.log(`${scenario.name} (${result.seconds}s)\n${result.timeline.render()}`);
+      expect(result.failures).toEqual([]);
+      previousOk = true;
+    }, 420_000);
+  }
+});

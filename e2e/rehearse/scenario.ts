@@ -1,0 +1,163 @@
+/**
+ * Runs rehearsal scenarios: apply a release synthesized through the demo
+ * chart's props, let the REAL Flagger analyse it on metrics of real requests,
+ * take the verdict from the watcher (canary-watch), and check what the
+ * verdict alone does not show (weights stepped, which release the primary runs).
+ */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { AnalysisVariant, Release, synthDemo } from './app';
+import { dataplaneLogPath, httpPost, httpGet, kubectl, LOADTESTER_PORT, REPO, serviceAddress, StackInfo } from './stack';
+import { canaryWeights, LogTail, Timeline } from './timeline';
+
+export type Verdict = 'initialized' | 'succeeded' | 'failed';
+
+export interface ScenarioStep {
+  readonly release: Release;
+  readonly expect: Verdict;
+  /** Canary weights (above 0) the apex split must step through, in order. */
+  readonly weights?: readonly number[];
+  /** What the primary Service answers on `/` afterwards. */
+  readonly primary: { readonly release: string; readonly status: number; readonly body?: RegExp };
+  /** Hold in WaitingPromotion for this long (checking it stays), then open the gate. */
+  readonly gateHoldMs?: number;
+}
+
+export interface Scenario {
+  readonly name: string;
+  /** What the scenario proves, printed with its result. */
+  readonly proves: string;
+  readonly analysis: AnalysisVariant;
+  readonly steps: readonly ScenarioStep[];
+}
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly seconds: number;
+  readonly failures: string[];
+  readonly timeline: Timeline;
+}
+
+const NAMESPACE = 'testapi';
+const CANARY = 'api';
+
+function canaryPhase(stack: StackInfo): string | undefined {
+  try {
+    return kubectl(stack, ['get', 'canary', CANARY, '-n', NAMESPACE, '-o', 'jsonpath={.status.phase}']).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function primaryImage(stack: StackInfo): string {
+  return kubectl(stack, ['get', 'deployment', `${CANARY}-primary`, '-n', NAMESPACE,
+    '-o', 'jsonpath={.spec.template.spec.containers[0].image}']).trim();
+}
+
+/** Runs the watcher to its verdict, streaming its lines into the timeline. */
+function watch(stack: StackInfo, expect: Verdict, timeline: Timeline): Promise<number> {
+  const child = spawn(process.execPath, [
+    path.join(REPO, 'build/watch/cli.js'), CANARY, '-n', NAMESPACE, '--expect', expect,
+    '--timeout', '6m', '--kubeconfig', stack.kubeconfig, '--no-color',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => timeline.add('watch', line));
+  }
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+}
+
+const gateBody = JSON.stringify({ name: CANARY, namespace: NAMESPACE });
+
+async function holdThenOpenGate(stack: StackInfo, holdMs: number, timeline: Timeline, failures: string[], done: () => boolean): Promise<void> {
+  while (!done() && canaryPhase(stack) !== 'WaitingPromotion') await sleep(1000);
+  if (done()) return;
+  timeline.add('rehearse', `canary is WaitingPromotion: holding the gate closed for ${holdMs / 1000}s`);
+  const until = Date.now() + holdMs;
+  while (Date.now() < until) {
+    await sleep(2000);
+    const phase = canaryPhase(stack);
+    if (phase !== 'WaitingPromotion') {
+      failures.push(`with the gate closed the canary left WaitingPromotion for ${phase}`);
+      return;
+    }
+  }
+  await httpPost(`http://127.0.0.1:${LOADTESTER_PORT}/gate/open`, gateBody);
+  timeline.add('rehearse', 'gate opened (POST /gate/open to the load tester)');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function describe(release: Release): string {
+  const env = Object.entries(release.env ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+  return `${release.version}${env ? ` (${env})` : ''}`;
+}
+
+async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep, timeline: Timeline, tail: LogTail): Promise<string[]> {
+  const failures: string[] = [];
+  const stepStart = Date.now();
+  if (step.gateHoldMs !== undefined) {
+    await httpPost(`http://127.0.0.1:${LOADTESTER_PORT}/gate/close`, gateBody);
+  }
+  const objects = synthDemo(step.release, scenario.analysis);
+  timeline.add('rehearse', `apply release ${describe(step.release)}, analysis "${scenario.analysis}" (${objects.length} objects)`);
+  kubectl(stack, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'cdk8s-canary-rehearse', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  let finished = false;
+  const drain = setInterval(() => tail.drainDataplane(timeline), 1000);
+  const gate = step.gateHoldMs !== undefined
+    ? holdThenOpenGate(stack, step.gateHoldMs, timeline, failures, () => finished)
+    : Promise.resolve();
+  const code = await watch(stack, step.expect, timeline);
+  finished = true;
+  await gate;
+  clearInterval(drain);
+  await sleep(1500);
+  tail.drainDataplane(timeline);
+  if (code !== 0) failures.push(`release ${step.release.version}: watcher exit ${code}, expected ${step.expect} (exit 0)`);
+
+  if (step.weights) {
+    const seen = canaryWeights(filterSince(timeline, stepStart)).filter((w) => w > 0);
+    if (JSON.stringify(seen) !== JSON.stringify(step.weights)) {
+      failures.push(`release ${step.release.version}: canary weights ${JSON.stringify(seen)}, expected ${JSON.stringify(step.weights)}`);
+    }
+  }
+  const image = primaryImage(stack);
+  if (!image.endsWith(`:${step.primary.release}`)) {
+    failures.push(`primary runs ${image}, expected release ${step.primary.release}`);
+  }
+  const addr = await serviceAddress(`${CANARY}-primary`, NAMESPACE);
+  const answer = addr ? await httpGet(`http://${addr}:3000/`) : undefined;
+  timeline.add('rehearse', `primary (${image}) answers ${answer ? `${answer.status} ${answer.body.trim()}` : 'nothing: no address'}`);
+  if (!answer || answer.status !== step.primary.status || (step.primary.body && !step.primary.body.test(answer.body))) {
+    failures.push(`primary answered ${answer?.status} ${answer?.body.trim()}, expected ${step.primary.status} ${step.primary.body ?? ''}`);
+  }
+  return failures;
+}
+
+/** Entries from a point in time, to look at one step's weights. */
+function filterSince(timeline: Timeline, since: number): Timeline {
+  const t = new Timeline(timeline.startedAt);
+  for (const e of timeline.of('dataplane')) if (e.at >= since) t.add(e.source, e.text, e.at);
+  return t;
+}
+
+export async function runScenario(stack: StackInfo, scenario: Scenario): Promise<ScenarioResult> {
+  const timeline = new Timeline();
+  const tail = new LogTail(dataplaneLogPath(stack));
+  timeline.add('rehearse', `scenario "${scenario.name}": ${scenario.proves}`);
+  const failures: string[] = [];
+  for (const step of scenario.steps) {
+    try {
+      failures.push(...await runStep(stack, scenario, step, timeline, tail));
+    } catch (err) {
+      failures.push(`release ${step.release.version}: ${(err as Error).message}`);
+    }
+    if (failures.length > 0) break;
+  }
+  const seconds = Math.round((Date.now() - timeline.startedAt) / 100) / 10;
+  return { name: scenario.name, ok: failures.length === 0, seconds, failures, timeline };
+}
