@@ -21,6 +21,9 @@ Options:
       --timeout <dur>      give up after this long (90s, 10m, 1h30m; default: derived
                            from the Canary's analysis settings)
       --include-running    also count a rollout already in progress at start
+      --since <when>       also count a rollout in progress at start if it began at
+                           or after <when>: a time (2026-01-02T15:04:05Z) or a
+                           duration before now (2m); take it just before kubectl apply
       --current            judge the current state: an outcome reached before the
                            watcher started counts (a status check, not for use right
                            after kubectl apply)
@@ -39,6 +42,8 @@ export interface CliOptions {
   readonly expect: Expectation;
   readonly timeoutMs?: number;
   readonly includeRunning: boolean;
+  /** Epoch ms, see --since. */
+  readonly since?: number;
   readonly current: boolean;
   readonly kubeconfig?: string;
   readonly context?: string;
@@ -49,7 +54,7 @@ export interface CliOptions {
 export class UsageError extends Error {}
 
 /** Parses argv (without node and script); returns 'help' for -h. Throws UsageError. */
-export function parseCli(argv: readonly string[]): CliOptions | 'help' {
+export function parseCli(argv: readonly string[], now = Date.now()): CliOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -61,6 +66,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         'expect': { type: 'string', default: 'succeeded' },
         'timeout': { type: 'string' },
         'include-running': { type: 'boolean', default: false },
+        'since': { type: 'string' },
         'current': { type: 'boolean', default: false },
         'kubeconfig': { type: 'string' },
         'context': { type: 'string' },
@@ -90,6 +96,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     if (timeoutMs <= 0) throw new UsageError('--timeout must be positive');
   }
   return {
+    since: v.since === undefined ? undefined : parseSince(v.since, now),
     name: parsed.positionals[0],
     namespace: v.namespace,
     expect,
@@ -101,6 +108,19 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     output: v.output,
     noColor: v['no-color'] === true,
   };
+}
+
+/** --since: an RFC 3339 time, or a duration before now. */
+function parseSince(text: string, now: number): number {
+  try {
+    return now - parseDuration(text);
+  } catch {
+    const time = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
+    if (Number.isNaN(time)) {
+      throw new UsageError(`--since must be a time such as 2026-01-02T15:04:05Z or a duration such as 2m, not "${text}"`);
+    }
+    return time;
+  }
 }
 
 /** Loads the kubeconfig the way kubectl would; throws WatchError with a one-line fix. */
@@ -219,7 +239,8 @@ class Watcher {
 
   constructor(options: CliOptions, namespace: string, private readonly renderer: Renderer, private readonly tuning: Tuning) {
     this.state = initialState(options.name, namespace,
-      { expect: options.expect, includeRunning: options.includeRunning, current: options.current }, Date.now());
+      { expect: options.expect, includeRunning: options.includeRunning, current: options.current, since: options.since },
+      Date.now());
   }
 
   begin(first: unknown, timeoutMs: number, timeoutNote: string): void {

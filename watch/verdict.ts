@@ -29,6 +29,14 @@ export interface CanaryStatus {
   readonly lastAppliedSpec?: string;
   readonly lastPromotedSpec?: string;
   readonly lastTransitionTime?: string;
+  readonly conditions?: readonly CanaryCondition[];
+}
+
+/** Flagger keeps one condition, `Promoted`: Unknown from a rollout's start until its end. */
+export interface CanaryCondition {
+  readonly type?: string;
+  readonly status?: string;
+  readonly lastTransitionTime?: string | Date;
 }
 
 export interface CanaryAnalysis {
@@ -88,6 +96,11 @@ export interface VerdictOptions {
   readonly includeRunning?: boolean;
   /** Judge the current state: an outcome reached before the watcher started counts. */
   readonly current?: boolean;
+  /**
+   * Also count a rollout in progress at start that began at or after this time
+   * (epoch ms), as told by the `Promoted` condition turning Unknown.
+   */
+  readonly since?: number;
 }
 
 export type Input =
@@ -299,7 +312,7 @@ function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed:
       type: 'start', time, name: state.name, namespace: state.namespace, expect: state.options.expect,
       phase: snap.phase, lastAppliedSpec: snap.applied, lastPromotedSpec: snap.promoted,
     });
-    return judgeBaseline(state, snap, at, records, note);
+    return judgeBaseline(state, snap, rolloutStart(canary), at, records, note);
   }
 
   const last = state.last!;
@@ -341,9 +354,20 @@ function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed:
 }
 
 /** The first observation: what was there before the watcher started. */
-function judgeBaseline(state: WatchState, snap: Snapshot, at: number, records: WatchRecord[],
-  note: (m: string, l?: 'info' | 'warning') => void): Step {
-  const { current, includeRunning } = state.options;
+/** When the rollout in progress began: the Promoted condition's move to Unknown (second precision). */
+function rolloutStart(canary: CanaryObject): number | undefined {
+  const promoted = canary.status?.conditions?.find((c) => c.type === 'Promoted');
+  if (promoted?.status !== 'Unknown' || !promoted.lastTransitionTime) return undefined;
+  const time = new Date(promoted.lastTransitionTime).getTime();
+  return Number.isNaN(time) ? undefined : time;
+}
+
+function judgeBaseline(state: WatchState, snap: Snapshot, startedAt: number | undefined, at: number,
+  records: WatchRecord[], note: (m: string, l?: 'info' | 'warning') => void): Step {
+  const { current, since } = state.options;
+  // Kubernetes times have second precision: a rollout stamped in the same second as --since counts.
+  const startedSince = since !== undefined && startedAt !== undefined && startedAt >= Math.floor(since / 1000) * 1000;
+  const includeRunning = state.options.includeRunning || startedSince;
   if (current) {
     state = { ...state, counted: true, sawProgress: isProgressing(snap.phase) };
     state = { ...state, maxWeightReached: snap.weight, maxFailedChecks: snap.failedChecks };
@@ -355,11 +379,12 @@ function judgeBaseline(state: WatchState, snap: Snapshot, at: number, records: W
     state = { ...state, counted: true };
   } else if (isProgressing(snap.phase)) {
     if (includeRunning) {
-      note(`following the rollout of revision ${shortHash(snap.applied)} already in progress`);
+      note(`following the rollout of revision ${shortHash(snap.applied)} already in progress`
+        + (startedSince ? ` (it began at ${new Date(startedAt!).toISOString()}, after --since)` : ''));
       state = { ...state, counted: true, sawProgress: true, maxWeightReached: snap.weight, maxFailedChecks: snap.failedChecks };
     } else {
       note(`a rollout of revision ${shortHash(snap.applied)} was already in progress when the watcher started; `
-        + 'it does not count (pass --include-running to follow it)', 'warning');
+        + 'it does not count (see --include-running and --since)', 'warning');
     }
   } else if (snap.phase === 'Succeeded' || snap.phase === 'Initialized') {
     note(`revision ${shortHash(snap.promoted)} is already promoted (phase ${snap.phase}); waiting for a new rollout`);
@@ -431,7 +456,7 @@ function timeoutMessage(state: WatchState): string {
   if (!base) return 'timed out before the Canary could be read';
   if (!state.counted) {
     if (isProgressing(base.phase) && !state.options.includeRunning) {
-      return 'timed out: no new rollout started; the rollout already in progress at start was not counted (see --include-running)';
+      return 'timed out: no new rollout started; the rollout already in progress at start was not counted (see --include-running and --since)';
     }
     return `timed out: no new rollout started (phase ${state.last?.phase || 'none'}, revision ${shortHash(state.last?.applied)}); `
       + 'did the applied change reach the target Deployment?';

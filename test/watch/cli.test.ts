@@ -1,8 +1,8 @@
 import { FakeApiServer } from './fake-apiserver';
 import { startCli, watchCli } from './harness';
 import {
-  failed3, gatedWaiting, H1, H2, H3, initialization, initialized, NAME, play, promotion2, reapplyPromoted, rollback3,
-  SPEC, succeeded2,
+  failed3, finishInProgress2, gatedWaiting, H1, H2, H3, initialization, initialized, inProgress2, NAME, play, promotion2,
+  reapplyPromoted, rollback3, SPEC, succeeded2,
 } from './scenarios';
 
 jest.setTimeout(20_000);
@@ -88,6 +88,18 @@ describe('canary-watch against a list+watch API server', () => {
     const r = await startCli(['api', '-n', 'testapi', '--kubeconfig', kubeconfig, '--current', '-o', 'json']).result;
     expect(r.code).toBe(0);
     expect(r.verdict).toMatchObject({ outcome: 'succeeded', lastPromotedSpec: H2 });
+  });
+
+  test('a rollout already in progress counts with --since before its start, not without', async () => {
+    const began = new Date(Date.now() - 5_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    server.createCanary(NAME, SPEC, { ...inProgress2, conditions: [{ type: 'Promoted', status: 'Unknown', lastTransitionTime: began }] });
+    const counted = await watchCli(server, kubeconfig, ['--since', '1m']);
+    const ignored = await watchCli(server, kubeconfig, ['--timeout', '2s'], {}, 2);
+    await play(server, finishInProgress2);
+    const [r, s] = await Promise.all([counted.result, ignored.result]);
+    expect(r.code).toBe(0);
+    expect(r.verdict).toMatchObject({ outcome: 'succeeded', lastPromotedSpec: H2 });
+    expect(s.code).toBe(2);
   });
 
   test('gated canary: waiting is reported, not failed; times out with exit 2', async () => {

@@ -59,14 +59,14 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
   return { child, result };
 }
 
-/** Starts the CLI on `server` and waits until both of its watches are open. */
+/** Starts the CLI on `server` and waits until both of its watches are open (the `nth` client's, when several run). */
 export async function watchCli(server: FakeApiServer, kubeconfig: string, extra: readonly string[] = [],
-  env: Record<string, string> = {}): Promise<RunningCli> {
+  env: Record<string, string> = {}, nth = 1): Promise<RunningCli> {
   const running = startCli(['api', '-n', server.namespace, '--kubeconfig', kubeconfig, '-o', 'json', ...extra], env);
   const early = running.result.then((r) => {
     throw new Error(`CLI exited early (${r.code}): ${r.stderr}${r.stdout}`);
   });
-  await Promise.race([Promise.all([server.waitForWatch('canaries'), server.waitForWatch('events')]), early]);
+  await Promise.race([Promise.all([server.waitForWatch('canaries', nth), server.waitForWatch('events', nth)]), early]);
   early.catch(() => undefined);
   return running;
 }

@@ -127,6 +127,17 @@ describe('only a rollout that starts after the watcher counts', () => {
     expect(run(inProgress2, finishInProgress2, { current: true }).verdict.outcome).toBe('succeeded');
   });
 
+  test('--since counts a rollout in progress that began after it (Promoted condition turned Unknown)', () => {
+    const began = Date.parse('2026-01-02T15:04:05Z');
+    const running = { ...inProgress2, conditions: [{ type: 'Promoted', status: 'Unknown', lastTransitionTime: '2026-01-02T15:04:05Z' }] };
+    expect(run(running, finishInProgress2, { since: began - 30_000 }).verdict.outcome).toBe('succeeded');
+    // Same second as --since (Kubernetes times are whole seconds): counts.
+    expect(run(running, finishInProgress2, { since: began + 400 }).verdict.outcome).toBe('succeeded');
+    expect(run(running, finishInProgress2, { since: began + 1000 }).verdict.outcome).toBe('timeout');
+    // No Unknown Promoted condition: no known start, so it does not count.
+    expect(run(inProgress2, finishInProgress2, { since: 0 }).verdict.outcome).toBe('timeout');
+  });
+
   test('a new rollout after the one in progress counts', () => {
     const next = [...finishInProgress2, { status: { phase: 'Progressing', lastAppliedSpec: H3 } }, ...rollback3.slice(3)];
     expect(run(inProgress2, next).verdict).toMatchObject({ outcome: 'failed', lastAppliedSpec: H3 });
