@@ -299,6 +299,15 @@ if (require.main === module) {
   setFlagsFromString('--no-opt');
   setFlagsFromString('--optimize-for-size');
   process.on('SIGINT', () => process.exit(130));
+  // Exit code 1 means "the other outcome": a crash must never look like one.
+  const crash = (err: unknown) => {
+    process.stderr.write(`canary-watch: internal error: ${(err as Error)?.message?.split('\n')[0] ?? String(err)}\n`);
+    process.exit(EXIT.error);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  // A closed pipe (| head) must not crash the watcher: the exit code still tells the verdict.
+  process.stdout.on('error', () => undefined);
   void main({ argv: process.argv.slice(2), env: process.env, stdout: process.stdout, stderr: process.stderr })
     .then((code) => {
       // Exit explicitly: keep-alive sockets would hold the process open; flush stdout first.
