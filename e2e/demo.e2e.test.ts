@@ -81,6 +81,15 @@ describe('demo charts on the real API server', () => {
     }
   });
 
+  test('the unmodified `npm run synth` output also passes server-side dry run', () => {
+    const main = readManifests(synthDir('main'));
+    expect(main.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+    const dry = apply(main, { dryRun: true });
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.trim().split('\n')).toHaveLength(main.length);
+  });
+
   test('each pod template, as a Pod, is admitted under Pod Security restricted', () => {
     expect(workloads.length).toBeGreaterThan(0);
     for (const w of workloads) {

@@ -11,10 +11,12 @@ bash e2e/cluster/build.sh
 npm run --silent build
 
 synth="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-canary-e2e-synth.XXXXXX")"
-export E2E_SYNTH_DIR="$synth"
-# The compiled app, as `npm run synth` runs it (cdk8s.yaml app), into a private folder.
-CDK8S_OUTDIR="$synth" node build/main.js
-echo "[e2e] synthesized $(ls "$synth" | wc -l) manifest file(s) into $synth"
+# The demo as `npm run synth` makes it (the cdk8s.yaml app), and the variant the stack runs:
+# same chart, 10 s analysis interval, namespace enforcing Pod Security restricted.
+export E2E_MAIN_SYNTH_DIR="$synth/main" E2E_SYNTH_DIR="$synth/e2e"
+CDK8S_OUTDIR="$E2E_MAIN_SYNTH_DIR" node build/main.js
+node build/e2e/cluster/synth-demo.js "$E2E_SYNTH_DIR"
+echo "[e2e] synthesized $(ls "$E2E_MAIN_SYNTH_DIR" | wc -l) + $(ls "$E2E_SYNTH_DIR" | wc -l) manifest file(s) into $synth"
 
 bash e2e/cluster/down.sh
 finish() {

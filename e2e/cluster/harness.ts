@@ -119,10 +119,14 @@ export function componentPid(name: string): number {
   return Number(fs.readFileSync(path.join(STATE, 'pids', name), 'utf8').trim());
 }
 
-/** Folder holding the synthesized demo manifests (run.sh synthesizes them into E2E_SYNTH_DIR). */
-export function synthDir(): string {
-  const dir = process.env.E2E_SYNTH_DIR;
-  if (!dir || !fs.existsSync(dir)) throw new Error('E2E_SYNTH_DIR is not set or missing: run through npm run test:e2e');
+/**
+ * Folder holding synthesized demo manifests: by default the e2e variant the stack runs
+ * (E2E_SYNTH_DIR), with 'main' the unmodified `npm run synth` output (E2E_MAIN_SYNTH_DIR).
+ */
+export function synthDir(which: 'e2e' | 'main' = 'e2e'): string {
+  const name = which === 'main' ? 'E2E_MAIN_SYNTH_DIR' : 'E2E_SYNTH_DIR';
+  const dir = process.env[name];
+  if (!dir || !fs.existsSync(dir)) throw new Error(`${name} is not set or missing: run through npm run test:e2e`);
   return dir;
 }
 

@@ -1,0 +1,14 @@
+/**
+ * Synthesizes the demo for the e2e stack: the chart of main.ts with a 10 s analysis interval
+ * (Flagger re-examines a Canary once per interval, so initialization takes one interval) and
+ * the namespace labelled for Pod Security `restricted`. Usage: node synth-demo.js <outdir>
+ */
+import { App, Duration } from 'cdk8s';
+import { CanaryDemo } from '../../charts';
+import { PodSecurityLevel } from '../../lib';
+
+const outdir = process.argv[2];
+if (!outdir) throw new Error('usage: synth-demo <outdir>');
+const app = new App({ outdir });
+new CanaryDemo(app, { version: '1.0', interval: Duration.seconds(10), podSecurity: PodSecurityLevel.RESTRICTED });
+app.synth();
