@@ -325,8 +325,12 @@ function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed:
     } else {
       note(`new revision ${shortHash(snap.applied)} applied`);
     }
-    // Any revision that appears after the start makes the rollout one that counts.
-    state = { ...state, counted: true, sawProgress: isProgressing(snap.phase), pending: undefined };
+    // Any revision that appears after the start makes the rollout one that counts;
+    // the figures of the verdict are those of this revision's analysis.
+    state = {
+      ...state, counted: true, sawProgress: isProgressing(snap.phase), pending: undefined,
+      maxWeightReached: 0, maxFailedChecks: 0,
+    };
   }
   if (isProgressing(snap.phase) && !isProgressing(last.phase) && !state.counted) {
     note(`rollout of revision ${shortHash(snap.applied)} started`);
@@ -353,7 +357,6 @@ function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed:
   return judge(state, snap, at, records, confirmed);
 }
 
-/** The first observation: what was there before the watcher started. */
 /** When the rollout in progress began: the Promoted condition's move to Unknown (second precision). */
 function rolloutStart(canary: CanaryObject): number | undefined {
   const promoted = canary.status?.conditions?.find((c) => c.type === 'Promoted');
@@ -362,6 +365,7 @@ function rolloutStart(canary: CanaryObject): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
+/** The first observation: what was there before the watcher started. */
 function judgeBaseline(state: WatchState, snap: Snapshot, startedAt: number | undefined, at: number,
   records: WatchRecord[], note: (m: string, l?: 'info' | 'warning') => void): Step {
   const { current, since } = state.options;

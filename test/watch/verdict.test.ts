@@ -6,6 +6,7 @@ import {
 import {
   failed3, finishInProgress2, fromFailedTo4, gatedApproved, gatedWaiting, H1, H2, H3, H4, initialization, initialized,
   inProgress2, NAME, NAMESPACE, promotion2, reapplyPromoted, restarted, rollback3, SPEC, StatusPatch, Step, succeeded2,
+  withStepAfterWeight,
 } from './scenarios';
 
 interface Run {
@@ -91,6 +92,9 @@ describe('verdicts of Flagger 1.44 rollouts', () => {
   test('a revision applied mid-analysis restarts it; the promoted one is the new revision', () => {
     const r = run(initialized, restarted);
     expect(r.verdict).toMatchObject({ outcome: 'succeeded', lastPromotedSpec: H3, maxWeightReached: 50 });
+    // Figures restart with the new revision: 2.0 had failed checks, 3.0 none.
+    const withFailures = run(initialized, withStepAfterWeight(restarted, 20, [{ status: { failedChecks: 2 } }]));
+    expect(withFailures.verdict).toMatchObject({ outcome: 'succeeded', failedChecks: 0 });
     expect(notes(r)).toMatch(/restarted/);
   });
 
