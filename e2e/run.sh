@@ -7,18 +7,6 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 t0=$SECONDS
 
-bash e2e/cluster/build.sh
-npm run --silent build
-
-synth="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-canary-e2e-synth.XXXXXX")"
-# The demo as `npm run synth` makes it (the cdk8s.yaml app), and the variant the stack runs:
-# same chart, 10 s analysis interval, namespace enforcing Pod Security restricted.
-export E2E_MAIN_SYNTH_DIR="$synth/main" E2E_SYNTH_DIR="$synth/e2e"
-CDK8S_OUTDIR="$E2E_MAIN_SYNTH_DIR" node build/main.js
-node build/e2e/cluster/synth-demo.js "$E2E_SYNTH_DIR"
-echo "[e2e] synthesized $(ls "$E2E_MAIN_SYNTH_DIR" | wc -l) + $(ls "$E2E_SYNTH_DIR" | wc -l) manifest file(s) into $synth"
-
-bash e2e/cluster/down.sh
 finish() {
   local code=$?
   if [[ $code -ne 0 || "${E2E_KEEP_LOGS:-}" == 1 ]]; then
@@ -30,12 +18,29 @@ finish() {
   fi
   bash e2e/cluster/down.sh || true
   [[ -z "${rss_pid:-}" ]] || wait "$rss_pid" || true
-  rm -rf "$synth"
   echo "[e2e] total ${SECONDS}s"
+  # The plain closing line CI reads ("N passed, N failed, N skipped").
+  node -e 'const r = require(process.argv[1]);
+    console.log(`e2e: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' \
+    "$synth/jest.json" 2>/dev/null || echo "e2e: 0 passed, 1 failed (the suites did not run)"
+  rm -rf "$synth"
   exit $code
 }
+
+bash e2e/cluster/build.sh
+npm run --silent build
+
+synth="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-canary-e2e-synth.XXXXXX")"
 trap finish EXIT
+# The demo as `npm run synth` makes it (the cdk8s.yaml app), and the variant the stack runs:
+# same chart, 10 s analysis interval, namespace enforcing Pod Security restricted.
+export E2E_MAIN_SYNTH_DIR="$synth/main" E2E_SYNTH_DIR="$synth/e2e"
+CDK8S_OUTDIR="$E2E_MAIN_SYNTH_DIR" node build/main.js
+node build/e2e/cluster/synth-demo.js "$E2E_SYNTH_DIR"
+echo "[e2e] synthesized $(ls "$E2E_MAIN_SYNTH_DIR" | wc -l) + $(ls "$E2E_SYNTH_DIR" | wc -l) manifest file(s) into $synth"
+
+bash e2e/cluster/down.sh
 bash e2e/cluster/up.sh
 echo "[e2e] stack up after $((SECONDS - t0))s"
 bash e2e/cluster/rss.sh 2 & rss_pid=$!
-npx jest -c e2e/jest.config.js "$@"
+npx jest -c e2e/jest.config.js --json --outputFile "$synth/jest.json" "$@"
