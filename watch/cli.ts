@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createRenderer, OutputFormat, Renderer, useColor } from './render';
 import type { KubeCanarySource, Tuning } from './source';
 import { deriveTimeout, formatDuration, parseDuration } from './timeout';
-import { EXIT, EXPECTATIONS, Expectation, Input, initialState, reduce, WatchState } from './verdict';
+import { CanaryObject, EXIT, EXPECTATIONS, Expectation, Input, initialState, reduce, WatchState } from './verdict';
 
 export const USAGE = `Usage: canary-watch <canary> [-n <namespace>] [options]
 
@@ -230,7 +230,7 @@ export async function main(io: Io): Promise<number> {
 /** Owns the reducer state and the timers around it. */
 class Watcher {
   onExit: (code: number) => void = () => {};
-  confirm: () => Promise<unknown> = async () => undefined;
+  confirm: () => Promise<CanaryObject | undefined> = async () => undefined;
   private state: WatchState;
   private queue: Input[] | undefined = [];
   private timers: NodeJS.Timeout[] = [];
@@ -243,10 +243,10 @@ class Watcher {
       Date.now());
   }
 
-  begin(first: unknown, timeoutMs: number, timeoutNote: string): void {
+  begin(first: CanaryObject, timeoutMs: number, timeoutNote: string): void {
     const queued = this.queue ?? [];
     this.queue = undefined;
-    this.feed({ kind: 'canary', at: Date.now(), canary: first as never });
+    this.feed({ kind: 'canary', at: Date.now(), canary: first });
     this.feed({ kind: 'notice', at: Date.now(), level: 'info', message: timeoutNote });
     queued.forEach((input) => this.feed(input));
     const remaining = Math.max(0, this.state.startedAt + timeoutMs - Date.now());
@@ -283,7 +283,7 @@ class Watcher {
       this.confirm().then((canary) => {
         this.confirming = false;
         this.feed(canary
-          ? { kind: 'canary', at: Date.now(), canary: canary as never, confirmed: true }
+          ? { kind: 'canary', at: Date.now(), canary, confirmed: true }
           : { kind: 'deleted', at: Date.now() });
       }, () => {
         this.confirming = false;
