@@ -43,8 +43,8 @@ describe('canary-watch against a list+watch API server', () => {
       failedChecks: 0, threshold: 5,
     });
     expect(typeof r.verdict!.durationSeconds).toBe('number');
-    const weights = r.records.filter((x) => x.type === 'status').map((x) => x.canaryWeight).filter((w) => w !== 0);
-    expect(weights).toEqual([10, 20, 30, 40, 50]);
+    const weights = r.records.filter((x) => x.type === 'status' && x.phase === 'Progressing').map((x) => x.canaryWeight);
+    expect(weights).toEqual([0, 10, 20, 30, 40, 50]);
     const events = r.records.filter((x) => x.type === 'event').map((x) => x.message);
     expect(events).toContain('Advance api.testapi canary weight 50');
     expect((r.verdict!.lastEvents as unknown[]).length).toBeGreaterThan(0);

@@ -65,9 +65,10 @@ function detect(hash: string): Step[] {
 function promote(hash: string): Step[] {
   return [
     { event: ['Normal', `Copying ${target} template spec to ${NAME}-primary.${NAMESPACE}`] },
-    { status: { phase: 'Promoting', canaryWeight: 0, iterations: 0 } },
+    // As observed on Flagger 1.44: the weight stays at its maximum while Promoting.
+    { status: { phase: 'Promoting' } },
     { event: ['Normal', 'Routing all traffic to primary'] },
-    { status: { phase: 'Finalising' } },
+    { status: { phase: 'Finalising', canaryWeight: 0 } },
     { status: { phase: 'Succeeded', lastPromotedSpec: hash } },
     { event: ['Normal', `Promotion completed! Scaling down ${target}`] },
   ];
