@@ -123,17 +123,32 @@ describe('the watch survives faults and still gets the verdict right', () => {
     expect(r.stderr.trim()).toMatch(/^canary-watch: forbidden: this account cannot watch canaries\.flagger\.app in namespace "testapi"/);
   });
 
-  test('bookmarks keep an idle watch alive; server-side timeouts resume from the last resourceVersion', async () => {
+  test('bookmarks keep an idle watch alive: no watchdog reconnect', async () => {
     await setup({ bookmarkMs: 150 });
     server.createCanary(NAME, SPEC, initialized);
-    const cli = await watchCli(server, kubeconfig, [], { CANARY_WATCH_WATCH_TIMEOUT_S: '1', CANARY_WATCH_REGET_MS: '60000' });
-    await play(server, [wait(1500), ...promotion2]);
+    const cli = await watchCli(server, kubeconfig, [],
+      { CANARY_WATCH_WATCHDOG_MS: '1000', CANARY_WATCH_WATCH_TIMEOUT_S: '60', CANARY_WATCH_REGET_MS: '60000' });
+    // Idle for 2.5 watchdog periods: only bookmarks arrive.
+    await play(server, [wait(2500), ...promotion2]);
     const r = await cli.result;
     expect(r.code).toBe(0);
     expect(notes(r)).not.toMatch(/silent/);
+    expect(server.countRequests('watch', 'canaries')).toBe(1);
+  });
+
+  test('server-side watch timeouts: resumes from the last resourceVersion', async () => {
+    await setup();
+    server.createCanary(NAME, SPEC, initialized);
+    const cli = await watchCli(server, kubeconfig, [], { CANARY_WATCH_WATCH_TIMEOUT_S: '1', CANARY_WATCH_REGET_MS: '60000' });
+    await play(server, [...promotion2.slice(0, 6), wait(1300), ...promotion2.slice(6)]);
+    const r = await cli.result;
+    expect(r.code).toBe(0);
+    expect(r.verdict).toMatchObject({ outcome: 'succeeded', maxWeightReached: 50 });
     const watches = server.requests.filter((q) => q.verb === 'watch' && q.resource === 'canaries');
     expect(watches.length).toBeGreaterThanOrEqual(2);
     expect(watches.every((w) => w.query.timeoutSeconds === '1')).toBe(true);
+    expect(Number(watches[1].query.resourceVersion)).toBeGreaterThan(Number(watches[0].query.resourceVersion));
+    expect(server.countRequests('list', 'canaries')).toBe(1);
   });
 
   test('the Canary deleted mid-watch: exit 3', async () => {
