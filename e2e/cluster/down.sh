@@ -11,6 +11,11 @@ if [[ ! -f "$STATE_POINTER" ]]; then
 fi
 STATE="$(cat "$STATE_POINTER")"
 stop_all
+# Every port of the stack must be free again (a leftover listener means an orphan).
+ports="$(sed -n 's/^export CLUSTER_PORTS="\(.*\)"$/\1/p' "$STATE/env" 2>/dev/null || true)"
+for p in $ports; do
+  if port_open 127.0.0.1 "$p"; then echo "[cluster] WARNING: port $p still in use after teardown" >&2; fi
+done
 if [[ "${CLUSTER_KEEP_STATE:-}" == 1 ]]; then
   echo "[cluster] down; state kept in $STATE"
 else

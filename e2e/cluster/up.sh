@@ -82,6 +82,7 @@ export CLUSTER_BIN_KUBERNETES=$K8S_BIN
 export CLUSTER_BIN_FLAGGER=$FLAGGER_BIN
 export CLUSTER_BIN_KWOK=$KWOK_BIN
 export CLUSTER_BIN_KINE=$KINE_BIN
+export CLUSTER_PORTS="${ports[*]}"
 ENV
 
 step() { echo "[cluster] $(printf '%4ss' $((SECONDS - started))) $*"; }

@@ -14,8 +14,15 @@ start_component() {
 }
 
 component_alive() {
-  local pidf="$STATE/pids/$1"
-  [[ -f "$pidf" ]] && kill -0 "$(cat "$pidf")" 2>/dev/null
+  local pidf="$STATE/pids/$1" stat
+  [[ -f "$pidf" ]] || return 1
+  stat="$(ps -o stat= -p "$(cat "$pidf")" 2>/dev/null)" || return 1
+  [[ "$stat" != Z* ]] # an exited leader waiting for init to reap it is dead too
+}
+
+# group_alive <pgid>: a member of the process group still runs (zombies awaiting reaping do not count).
+group_alive() {
+  ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
 }
 
 # stop_component <name>: TERM the whole group, KILL after 10 s.
@@ -23,13 +30,13 @@ stop_component() {
   local name=$1 pidf="$STATE/pids/$1" pid i
   [[ -f "$pidf" ]] || return 0
   pid=$(cat "$pidf")
-  if kill -0 -- "-$pid" 2>/dev/null; then
+  if group_alive "$pid"; then
     kill -TERM -- "-$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
-      kill -0 -- "-$pid" 2>/dev/null || break
+      group_alive "$pid" || break
       sleep 0.1
     done
-    if kill -0 -- "-$pid" 2>/dev/null; then
+    if group_alive "$pid"; then
       echo "[cluster] $name did not stop on TERM, killing" >&2
       kill -KILL -- "-$pid" 2>/dev/null || true
       sleep 0.2
@@ -80,6 +87,7 @@ all_components_alive() {
   [[ -f "$STATE/components" ]] || return 1
   local name
   for name in $(awk '!seen[$0]++' "$STATE/components"); do
-    component_alive "$name" || return 1
+    # No pid file: stopped on purpose (component.sh stop); a crashed one keeps its pid file.
+    [[ ! -f "$STATE/pids/$name" ]] || component_alive "$name" || return 1
   done
 }
