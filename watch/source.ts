@@ -381,7 +381,7 @@ class ListWatch<T extends { metadata?: { resourceVersion?: string } }> {
         this.spec.notice('info', `${this.spec.label} watch expired (410 Gone): re-listing`);
         void this.relist();
       } else {
-        this.scheduleReconnect(`watch error ${status.code ?? ''} ${status.message ?? ''}`.trim());
+        this.scheduleReconnect(`${this.spec.label} watch error ${status.code ?? ''} ${status.message ?? ''}`.trim());
       }
       return;
     }
