@@ -28,10 +28,22 @@ interface Running {
   readonly signature: string;
   ready: boolean;
   exited: boolean;
+  /** Set while a deleted pod keeps serving until its replacement answers. */
+  draining?: NodeJS.Timeout;
 }
+
+/**
+ * kwok reports a pod Ready before its emulated process listens, so the
+ * Deployment controller deletes the old pod of a rolling update a moment too
+ * early. A deleted pod whose replacement is still starting keeps serving until
+ * the replacement answers (at most this long), as a truthful readiness would.
+ */
+const DRAIN_MAX_MS = 5000;
 
 const podKey = (p: PodSpecSummary) => `${p.namespace}/${p.name}`;
 const signatureOf = (p: PodSpecSummary) => JSON.stringify([p.version, p.port, p.env]);
+const sameDeployment = (a: Running, b: Running) => a !== b
+  && a.endpoint.pod.namespace === b.endpoint.pod.namespace && a.endpoint.pod.deployment === b.endpoint.pod.deployment;
 
 /** `2.0` from a tag such as `2.0` or `v2.0`; other tags leave the app's default. */
 function appVersion(tag: string | undefined): string | undefined {
@@ -49,10 +61,20 @@ export class EmulatedKubelet {
     const wanted = new Map(pods.filter((p) => p.ready).map((p) => [podKey(p), p]));
     for (const [key, run] of this.running) {
       const pod = wanted.get(key);
-      if (!pod || run.exited || signatureOf(pod) !== run.signature) this.stop(key);
+      if (pod && !run.exited && signatureOf(pod) === run.signature) continue;
+      if (pod || run.exited) this.stop(key);
     }
     for (const [key, pod] of wanted) {
       if (!this.running.has(key)) this.start(key, pod);
+    }
+    // Stops come after starts so that a replacement seen in the same snapshot counts.
+    for (const [key, run] of this.running) {
+      if (wanted.has(key) || run.draining) continue;
+      if (run.ready && this.replacementStarting(run)) {
+        run.draining = setTimeout(() => this.stop(key), DRAIN_MAX_MS);
+      } else {
+        this.stop(key);
+      }
     }
   }
 
@@ -99,9 +121,21 @@ export class EmulatedKubelet {
     void this.probeUntilReady(run);
   }
 
+  private replacementStarting(run: Running): boolean {
+    return [...this.running.values()].some((r) => !r.ready && !r.exited && sameDeployment(r, run));
+  }
+
+  /** A replacement answers: the drained pods of its Deployment can go. */
+  private endDrains(ready: Running): void {
+    for (const [key, run] of this.running) {
+      if (run.draining && sameDeployment(run, ready)) this.stop(key);
+    }
+  }
+
   private stop(key: string): void {
     const run = this.running.get(key);
     if (!run) return;
+    clearTimeout(run.draining);
     this.running.delete(key);
     if (run.ready) this.options.onChange?.('down', run.endpoint);
     run.ready = false;
@@ -120,6 +154,7 @@ export class EmulatedKubelet {
         if (this.running.get(podKey(run.endpoint.pod)) !== run) return;
         run.ready = true;
         this.options.onChange?.('up', run.endpoint);
+        this.endDrains(run);
         return;
       }
       await new Promise((r) => setTimeout(r, 100));

@@ -69,4 +69,29 @@ describe('EmulatedKubelet with the real test API', () => {
       await kubelet.stopAll();
     }
   });
+
+  test('a deleted pod keeps serving until its replacement answers (rolling update)', async () => {
+    const events: string[] = [];
+    let notify: () => void = () => undefined;
+    const kubelet = new EmulatedKubelet({
+      serverPath: SERVER,
+      addresses: new LoopbackPool('127.0.112'),
+      onChange: (event, e) => { events.push(`${event} ${e.pod.name}`); if (event === 'up') notify(); },
+    });
+    const nextUp = () => new Promise<void>((resolve) => { notify = resolve; });
+    try {
+      let waiting = nextUp();
+      kubelet.reconcile([pod('api-old', '1.0')]);
+      await waiting;
+      waiting = nextUp();
+      // One snapshot: the replacement is Ready for kwok and the old pod is gone.
+      kubelet.reconcile([pod('api-new', '2.0')]);
+      expect(kubelet.endpoints().map((e) => e.pod.name)).toEqual(['api-old']);
+      await waiting;
+      expect(kubelet.endpoints().map((e) => e.pod.name)).toEqual(['api-new']);
+      expect(events).toEqual(['up api-old', 'up api-new', 'down api-old']);
+    } finally {
+      await kubelet.stopAll();
+    }
+  });
 });
