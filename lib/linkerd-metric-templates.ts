@@ -77,6 +77,12 @@ const ALL = `sum(rate(response_total{${SELECTOR}}[{{ interval }}]))`;
  *   healthy release gives 0, not an empty result (which Flagger counts as a
  *   failed check);
  * - p99 latency in milliseconds.
+ *
+ * Linkerd only has a series for a status code it has seen, so the numerators
+ * fall back to `vector(0)`: a release answering nothing but 404 (or 5xx) then
+ * reads 100% 4xx (or 0% success) and fails on its figure, instead of "no
+ * values found". No traffic at all still gives no value, which Flagger counts
+ * as a failed check: an idle canary is not a healthy one.
  */
 export class LinkerdMetricTemplates extends Construct {
   /** The success-rate template. */
@@ -113,9 +119,9 @@ export class LinkerdMetricTemplates extends Construct {
       },
     });
     this.successRateTemplate = template('Resource', 'success-rate',
-      `sum(rate(response_total{${SELECTOR},classification!="failure"}[{{ interval }}])) / ${ALL} * 100`);
+      `(sum(rate(response_total{${SELECTOR},classification!="failure"}[{{ interval }}])) or vector(0)) / ${ALL} * 100`);
     this.clientErrorTemplate = template('ClientErrors', '4xx-percentage',
-      `100 - sum(rate(response_total{${SELECTOR},status_code!~"4.."}[{{ interval }}])) / ${ALL} * 100`);
+      `100 - (sum(rate(response_total{${SELECTOR},status_code!~"4.."}[{{ interval }}])) or vector(0)) / ${ALL} * 100`);
     this.latencyTemplate = template('Latency', 'latency-p99',
       `histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{${SELECTOR}}[{{ interval }}])) by (le))`);
   }

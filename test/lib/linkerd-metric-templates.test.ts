@@ -24,7 +24,7 @@ describe('LinkerdMetricTemplates', () => {
     }
     const sel = 'namespace="{{ namespace }}",deployment=~"{{ target }}",direction="inbound"';
     expect(query('linkerd-success-rate')).toBe(
-      `sum(rate(response_total{${sel},classification!="failure"}[{{ interval }}])) / sum(rate(response_total{${sel}}[{{ interval }}])) * 100`);
+      `(sum(rate(response_total{${sel},classification!="failure"}[{{ interval }}])) or vector(0)) / sum(rate(response_total{${sel}}[{{ interval }}])) * 100`);
     expect(query('linkerd-latency-p99')).toBe(
       `histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{${sel}}[{{ interval }}])) by (le))`);
   });
@@ -33,8 +33,11 @@ describe('LinkerdMetricTemplates', () => {
     const q = query('linkerd-4xx-percentage');
     expect(q).toContain('status_code!~"4.."');
     expect(q).not.toContain('classification');
-    // 100 minus the non-4xx share: a healthy release gives 0 rather than an empty result.
-    expect(q.startsWith('100 - sum(rate(response_total{')).toBe(true);
+    // 100 minus the non-4xx share: a healthy release gives 0 rather than an empty result,
+    // and a release with no non-4xx series at all reads 100 through vector(0).
+    const sel = 'namespace="{{ namespace }}",deployment=~"{{ target }}",direction="inbound"';
+    expect(q).toBe(
+      `100 - (sum(rate(response_total{${sel},status_code!~"4.."}[{{ interval }}])) or vector(0)) / sum(rate(response_total{${sel}}[{{ interval }}])) * 100`);
   });
 
   test('checks reference the templates with thresholds: success rate >= 99, 4xx <= 1%, p99 <= 500ms', () => {
