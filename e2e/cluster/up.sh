@@ -97,7 +97,7 @@ pki="$STATE/pki"
 step "kube-apiserver $K8S_VERSION on $APISERVER_URL"
 start_component kube-apiserver "$K8S_BIN/kube-apiserver" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
-  --etcd-servers "http://127.0.0.1:$KINE_PORT" --storage-media-type application/json \
+  --etcd-servers "http://127.0.0.1:$KINE_PORT" \
   --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
   --client-ca-file "$pki/ca.crt" \
   --requestheader-client-ca-file "$pki/ca.crt" --requestheader-allowed-names front-proxy-client \
