@@ -147,7 +147,7 @@ export interface CanaryDemoProps {
 
   /**
    * The rollout load test (`hey` against `<app>-canary`).
-   * @default - `hey -z 1m -q 10 -c 2`
+   * @default - 10 requests per second in total from 2 workers for 1m: `hey -z 1m -q 5 -c 2`
    */
   readonly loadTest?: LoadTestOptions;
 

@@ -42,8 +42,8 @@ export interface LoadTesterProps {
 /** Options of a rollout load test. */
 export interface LoadTestOptions {
   /**
-   * Requests per second of each worker (`hey -q`); the total is
-   * `qps * concurrency`.
+   * Requests per second in total, shared by the workers (hey's own `-q` is
+   * per worker, so the command carries `qps / concurrency`).
    * @default 10
    */
   readonly qps?: number;
@@ -165,7 +165,7 @@ export class LoadTester extends Construct {
       type: WebhookType.ROLLOUT,
       url: this.url(canary.namespace),
       timeout: Duration.seconds(5),
-      metadata: { type: 'cmd', cmd: `hey -z ${duration} -q ${qps} -c ${concurrency} ${target}` },
+      metadata: { type: 'cmd', cmd: `hey -z ${duration} -q ${Number((qps / concurrency).toFixed(3))} -c ${concurrency} ${target}` },
     };
   }
 

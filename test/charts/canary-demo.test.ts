@@ -86,7 +86,7 @@ describe('CanaryDemo', () => {
       type: 'rollout',
       url: 'http://flagger-loadtester.testapi/',
       timeout: '5s',
-      metadata: { type: 'cmd', cmd: 'hey -z 1m -q 10 -c 2 http://api-canary.testapi:3000/' },
+      metadata: { type: 'cmd', cmd: 'hey -z 1m -q 5 -c 2 http://api-canary.testapi:3000/' },
     }]);
   });
 

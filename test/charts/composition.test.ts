@@ -54,8 +54,8 @@ describe('constructs inside a user\'s own chart', () => {
     });
     expect(payments.spec.provider).toBe('linkerd');
     expect(payments.spec.service).toEqual({ port: 9090, targetPort: 'http' });
-    expect(orders.spec.analysis.webhooks[0].metadata.cmd).toBe('hey -z 1m -q 5 -c 2 http://orders-canary.shop:8080/');
-    expect(payments.spec.analysis.webhooks[0].metadata.cmd).toBe('hey -z 1m -q 5 -c 2 http://payments-canary.shop:9090/');
+    expect(orders.spec.analysis.webhooks[0].metadata.cmd).toBe('hey -z 1m -q 2.5 -c 2 http://orders-canary.shop:8080/');
+    expect(payments.spec.analysis.webhooks[0].metadata.cmd).toBe('hey -z 1m -q 2.5 -c 2 http://payments-canary.shop:9090/');
     expect(orders.spec.analysis.webhooks[0].url).toBe('http://shop-loadtester.shop/');
     for (const c of [orders, payments]) {
       expect(c.spec.analysis.metrics.map((m: any) => m.templateRef)).toEqual([

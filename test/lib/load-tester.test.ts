@@ -36,10 +36,12 @@ describe('LoadTester', () => {
       type: 'rollout',
       url: 'http://flagger-loadtester.testapi/',
       timeout: Duration.seconds(5),
-      metadata: { type: 'cmd', cmd: 'hey -z 1m -q 10 -c 2 http://api-canary.testapi:3000/' },
+      metadata: { type: 'cmd', cmd: 'hey -z 1m -q 5 -c 2 http://api-canary.testapi:3000/' },
     });
     expect(tester.loadTest(canary, { qps: 5, concurrency: 1, duration: Duration.seconds(30), path: '/api', name: 'lt' }).metadata)
       .toEqual({ type: 'cmd', cmd: 'hey -z 30s -q 5 -c 1 http://api-canary.testapi:3000/api' });
+    // qps is the total: hey's per-worker rate is qps / concurrency.
+    expect(tester.loadTest(canary, { qps: 10, concurrency: 3 }).metadata!.cmd).toMatch(/^hey -z 1m -q 3\.333 -c 3 /);
   });
 
   test('confirm-promotion gate on the load tester', () => {
