@@ -26,21 +26,39 @@ export type AnalysisVariant =
 
 export const REHEARSAL_STEP_WEIGHTS = [5, 15, 35];
 
+/** The analysis settings a user rehearses (`npm run rehearse -- --interval 15s ...`). */
+export interface RehearsalSettings {
+  readonly interval: Duration;
+  readonly threshold: number;
+  readonly stepWeight: number;
+  readonly maxWeight: number;
+  /** Replaces stepWeight/maxWeight when set. */
+  readonly stepWeights?: number[];
+  readonly metricInterval: Duration;
+  readonly successRateMin?: number;
+  readonly clientErrorMax?: number;
+  readonly latencyMaxMs?: number;
+}
+
 /**
- * Short-interval settings: Flagger checks every 10 s, rolls back after 2 failed
+ * Short-interval defaults: Flagger checks every 10 s, rolls back after 2 failed
  * checks, and queries 30 s windows of metrics scraped every 2 s.
  */
-export function rehearsalProps(variant: AnalysisVariant, version: string): CanaryDemoProps {
+export const DEFAULT_SETTINGS: RehearsalSettings = {
+  interval: Duration.seconds(10),
+  threshold: 2,
+  stepWeight: 10,
+  maxWeight: 50,
+  metricInterval: Duration.seconds(30),
+};
+
+export function rehearsalProps(variant: AnalysisVariant, version: string, settings: RehearsalSettings = DEFAULT_SETTINGS): CanaryDemoProps {
   return {
+    ...settings,
     version,
     // The test API serves health endpoints; the seed images did not.
     livenessPath: '/healthz',
     readinessPath: '/readyz',
-    interval: Duration.seconds(10),
-    threshold: 2,
-    stepWeight: 10,
-    maxWeight: 50,
-    metricInterval: Duration.seconds(30),
     loadTest: { duration: Duration.minutes(1) },
     ...(variant === 'success-rate-only' ? { clientErrorCheck: false, latencyCheck: false } : {}),
     ...(variant === 'step-weights' ? { stepWeights: REHEARSAL_STEP_WEIGHTS } : {}),
@@ -48,10 +66,20 @@ export function rehearsalProps(variant: AnalysisVariant, version: string): Canar
   };
 }
 
+/** Canary weights a successful analysis steps through with these props. */
+export function expectedWeights(props: CanaryDemoProps): number[] {
+  if (props.stepWeights) return props.stepWeights;
+  const step = props.stepWeight ?? 10;
+  const max = props.maxWeight ?? 50;
+  const weights: number[] = [];
+  for (let w = step; w < max; w += step) weights.push(w);
+  return [...weights, max];
+}
+
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests are plain JSON */
-export function synthDemo(release: Release, variant: AnalysisVariant): any[] {
+export function synthDemo(release: Release, props: CanaryDemoProps): any[] {
   const app = new App();
-  const demo = new CanaryDemo(app, rehearsalProps(variant, release.version));
+  const demo = new CanaryDemo(app, { ...props, version: release.version });
   // The chart has no env prop (a release is its image tag); a simulated bug is
   // set on the workload construct, which changes the pod template like a release.
   const container = demo.appChart.api.resource.containers[0];

@@ -5,12 +5,19 @@
  * proxies. Brings the stack up, runs 1.0 (Initialized), 2.0 (Succeeded),
  * 3.0 (Failed) with short intervals, prints each timeline, tears down always.
  *
- *   npm run rehearse [-- --all] [-- --keep]
+ *   npm run rehearse -- [--all] [--keep] [analysis settings]
  *     --all   also the test:e2e scenarios (5xx rollback, stepWeights, gate, control)
  *     --keep  leave the stack up afterwards (npm run cluster:down stops it)
+ *   Analysis settings (defaults: the short-interval DEFAULT_SETTINGS of app.ts):
+ *     --interval 10s  --threshold 2  --step-weight 10  --max-weight 50
+ *     --step-weights 5,15,35  --metric-interval 30s
+ *     --success-rate-min 99  --client-error-max 1  --latency-max-ms 500
  * Exit 0 when every outcome is the expected one, 1 otherwise.
  */
 import { parseArgs } from 'node:util';
+import { Duration } from 'cdk8s';
+import { parseDuration } from '../../watch/timeout';
+import { DEFAULT_SETTINGS, RehearsalSettings, rehearsalProps, synthDemo } from './app';
 import { runScenario, ScenarioResult } from './scenario';
 import { DEMO, MORE } from './scenarios';
 import { Timeline } from './timeline';
@@ -21,8 +28,54 @@ function summary(results: ScenarioResult[]): string {
   return ['scenario results:', ...rows].join('\n');
 }
 
+const SETTING_FLAGS = {
+  'interval': { type: 'string' }, 'threshold': { type: 'string' }, 'step-weight': { type: 'string' },
+  'max-weight': { type: 'string' }, 'step-weights': { type: 'string' }, 'metric-interval': { type: 'string' },
+  'success-rate-min': { type: 'string' }, 'client-error-max': { type: 'string' }, 'latency-max-ms': { type: 'string' },
+} as const;
+
+function number(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new Error(`--${flag} (${text}) must be a number`);
+  return n;
+}
+
+function duration(flag: string, text: string): Duration {
+  try {
+    return Duration.millis(parseDuration(text));
+  } catch (err) {
+    throw new Error(`--${flag}: ${(err as Error).message}`);
+  }
+}
+
+/** The user's analysis settings over the defaults; the chart validates the values. */
+function settingsFrom(v: Partial<Record<keyof typeof SETTING_FLAGS, string>>): RehearsalSettings {
+  const opt = <T>(flag: keyof typeof SETTING_FLAGS, parse: (f: string, t: string) => T): T | undefined =>
+    v[flag] === undefined ? undefined : parse(flag, v[flag]!);
+  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined));
+  return {
+    ...DEFAULT_SETTINGS,
+    ...defined({
+      interval: opt('interval', duration),
+      threshold: opt('threshold', number),
+      stepWeight: opt('step-weight', number),
+      maxWeight: opt('max-weight', number),
+      stepWeights: opt('step-weights', (f, t) => t.split(',').map((x) => number(f, x))),
+      metricInterval: opt('metric-interval', duration),
+      successRateMin: opt('success-rate-min', number),
+      clientErrorMax: opt('client-error-max', number),
+      latencyMaxMs: opt('latency-max-ms', number),
+    }),
+  };
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { all: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { all: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, ...SETTING_FLAGS },
+  });
+  const settings = settingsFrom(values);
+  // Bad settings fail here, with the chart's message, before any process starts.
+  synthDemo({ version: '1.0' }, rehearsalProps('demo', '1.0', settings));
   const started = Date.now();
   const results: ScenarioResult[] = [];
   try {
@@ -32,7 +85,7 @@ async function main(): Promise<number> {
     await startRehearsalParts(stack);
     console.log(`[rehearse] stack, data plane, load tester and Prometheus ready after ${((Date.now() - started) / 1000).toFixed(0)}s`);
     for (const scenario of values.all ? [...DEMO, ...MORE] : DEMO) {
-      const result = await runScenario(stack, scenario);
+      const result = await runScenario(stack, scenario, settings);
       results.push(result);
       console.log(`\n[rehearse] ${result.ok ? 'ok' : 'FAILED'}: ${scenario.name} (${result.seconds}s)\n${result.timeline.render()}`);
       for (const f of result.failures) console.log(`  ✗ ${f}`);

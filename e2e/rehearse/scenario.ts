@@ -7,7 +7,8 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { AnalysisVariant, Release, synthDemo } from './app';
+import { CanaryDemoProps } from '../../charts';
+import { AnalysisVariant, DEFAULT_SETTINGS, expectedWeights, RehearsalSettings, Release, rehearsalProps, synthDemo } from './app';
 import { dataplaneLogPath, httpPost, httpGet, kubectl, LOADTESTER_PORT, REPO, serviceAddress, StackInfo } from './stack';
 import { canaryWeights, LogTail, Timeline } from './timeline';
 
@@ -16,8 +17,8 @@ export type Verdict = 'initialized' | 'succeeded' | 'failed';
 export interface ScenarioStep {
   readonly release: Release;
   readonly expect: Verdict;
-  /** Canary weights (above 0) the apex split must step through, in order. */
-  readonly weights?: readonly number[];
+  /** Check that the apex split stepped through the analysis' weights, in order. */
+  readonly checkWeights?: boolean;
   /** What the primary Service answers on `/` afterwards. */
   readonly primary: { readonly release: string; readonly status: number; readonly body?: RegExp };
   /** Hold in WaitingPromotion for this long (checking it stays), then open the gate. */
@@ -57,10 +58,10 @@ function primaryImage(stack: StackInfo): string {
 }
 
 /** Runs the watcher to its verdict, streaming its lines into the timeline. */
-function watch(stack: StackInfo, expect: Verdict, timeline: Timeline): Promise<number> {
+function watch(stack: StackInfo, expect: Verdict, timeoutS: number, timeline: Timeline): Promise<number> {
   const child = spawn(process.execPath, [
     path.join(REPO, 'build/watch/cli.js'), CANARY, '-n', NAMESPACE, '--expect', expect,
-    '--timeout', '6m', '--kubeconfig', stack.kubeconfig, '--no-color',
+    '--timeout', `${timeoutS}s`, '--kubeconfig', stack.kubeconfig, '--no-color',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => timeline.add('watch', line));
@@ -96,13 +97,21 @@ function describe(release: Release): string {
   return `${release.version}${env ? ` (${env})` : ''}`;
 }
 
-async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep, timeline: Timeline, tail: LogTail): Promise<string[]> {
+/** Generous bound for one analysis: every step, every allowed failure, set-up and promotion. */
+function watchTimeoutS(props: CanaryDemoProps, gateHoldMs = 0): number {
+  const intervalS = props.interval?.toSeconds() ?? 60;
+  return Math.ceil(intervalS * (expectedWeights(props).length + (props.threshold ?? 5) + 6) + gateHoldMs / 1000 + 120);
+}
+
+async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep, settings: RehearsalSettings,
+  timeline: Timeline, tail: LogTail): Promise<string[]> {
   const failures: string[] = [];
   const stepStart = Date.now();
   if (step.gateHoldMs !== undefined) {
     await httpPost(`http://127.0.0.1:${LOADTESTER_PORT}/gate/close`, gateBody);
   }
-  const objects = synthDemo(step.release, scenario.analysis);
+  const props = rehearsalProps(scenario.analysis, step.release.version, settings);
+  const objects = synthDemo(step.release, props);
   timeline.add('rehearse', `apply release ${describe(step.release)}, analysis "${scenario.analysis}" (${objects.length} objects)`);
   kubectl(stack, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'cdk8s-canary-rehearse', '-f', '-'],
     JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
@@ -111,7 +120,7 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
   const gate = step.gateHoldMs !== undefined
     ? holdThenOpenGate(stack, step.gateHoldMs, timeline, failures, () => finished)
     : Promise.resolve();
-  const code = await watch(stack, step.expect, timeline);
+  const code = await watch(stack, step.expect, watchTimeoutS(props, step.gateHoldMs), timeline);
   finished = true;
   await gate;
   clearInterval(drain);
@@ -119,10 +128,11 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
   tail.drainDataplane(timeline);
   if (code !== 0) failures.push(`release ${step.release.version}: watcher exit ${code}, expected ${step.expect} (exit 0)`);
 
-  if (step.weights) {
+  if (step.checkWeights) {
     const seen = canaryWeights(filterSince(timeline, stepStart)).filter((w) => w > 0);
-    if (JSON.stringify(seen) !== JSON.stringify(step.weights)) {
-      failures.push(`release ${step.release.version}: canary weights ${JSON.stringify(seen)}, expected ${JSON.stringify(step.weights)}`);
+    const expected = expectedWeights(props);
+    if (JSON.stringify(seen) !== JSON.stringify(expected)) {
+      failures.push(`release ${step.release.version}: canary weights ${JSON.stringify(seen)}, expected ${JSON.stringify(expected)}`);
     }
   }
   const image = primaryImage(stack);
@@ -145,14 +155,15 @@ function filterSince(timeline: Timeline, since: number): Timeline {
   return t;
 }
 
-export async function runScenario(stack: StackInfo, scenario: Scenario): Promise<ScenarioResult> {
+export async function runScenario(stack: StackInfo, scenario: Scenario,
+  settings: RehearsalSettings = DEFAULT_SETTINGS): Promise<ScenarioResult> {
   const timeline = new Timeline();
   const tail = new LogTail(dataplaneLogPath(stack));
   timeline.add('rehearse', `scenario "${scenario.name}": ${scenario.proves}`);
   const failures: string[] = [];
   for (const step of scenario.steps) {
     try {
-      failures.push(...await runStep(stack, scenario, step, timeline, tail));
+      failures.push(...await runStep(stack, scenario, step, settings, timeline, tail));
     } catch (err) {
       failures.push(`release ${step.release.version}: ${(err as Error).message}`);
     }

@@ -21,7 +21,7 @@ export const DEMO: Scenario[] = [
     proves: 'a healthy release is promoted after stepping 10..50% on real traffic',
     analysis: 'demo',
     steps: [{
-      release: { version: '2.0' }, expect: 'succeeded', weights: [10, 20, 30, 40, 50],
+      release: { version: '2.0' }, expect: 'succeeded', checkWeights: true,
       primary: { release: '2.0', status: 200, body: HELLO(2) },
     }],
   },
@@ -49,7 +49,7 @@ export const MORE: Scenario[] = [
     proves: `fixed stepWeights ${JSON.stringify(REHEARSAL_STEP_WEIGHTS)} are followed, then promotion`,
     analysis: 'step-weights',
     steps: [{
-      release: { version: '2.2' }, expect: 'succeeded', weights: REHEARSAL_STEP_WEIGHTS,
+      release: { version: '2.2' }, expect: 'succeeded', checkWeights: true,
       primary: { release: '2.2', status: 200, body: HELLO(2) },
     }],
   },
@@ -67,7 +67,7 @@ export const MORE: Scenario[] = [
     proves: "with only Linkerd's success rate, the 404 release WOULD be promoted (why the 4xx check exists)",
     analysis: 'success-rate-only',
     steps: [{
-      release: { version: '3.1' }, expect: 'succeeded', weights: [10, 20, 30, 40, 50],
+      release: { version: '3.1' }, expect: 'succeeded', checkWeights: true,
       primary: { release: '3.1', status: 404 },
     }],
   },
