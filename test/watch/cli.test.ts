@@ -1,5 +1,6 @@
+import * as fs from 'node:fs';
 import { FakeApiServer } from './fake-apiserver';
-import { startCli, watchCli } from './harness';
+import { CLI, startCli, watchCli } from './harness';
 import {
   failed3, finishInProgress2, gatedWaiting, H1, H2, H3, initialization, initialized, inProgress2, NAME, play, promotion2,
   reapplyPromoted, rollback3, SPEC, succeeded2,
@@ -165,6 +166,10 @@ describe('usage and API errors exit 3 with one line', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot reach the API server at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
     await server.start();
+  });
+
+  test('the compiled CLI keeps its shebang, so the canary-watch bin runs it with node', () => {
+    expect(fs.readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
   });
 
   test('bad arguments and unknown context', async () => {
