@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { STATE } from './cluster/harness';
+import { stackEnv, STATE } from './cluster/harness';
 
 const cluster = path.join(__dirname, 'cluster');
 
@@ -44,8 +44,10 @@ describe('launcher', () => {
   test('a component failing at start is named, its log shown, and everything torn down', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-launcher-'));
     try {
+      // A port block 300 above the running stack's, and no Prometheus (so no 127.0.90.x:9090).
+      const base = Number(stackEnv().CLUSTER_PORTS.split(' ')[0]) - 1 + 300;
       const r = run('up.sh', {
-        TMPDIR: tmp, CLUSTER_PORT_BASE: '36700', CLUSTER_PROMETHEUS_IP: '127.0.90.7',
+        TMPDIR: tmp, CLUSTER_PORT_BASE: String(base), CLUSTER_METRICS_SERVER: 'http://127.0.0.1:9',
         CLUSTER_FLAGGER_ARGS: '-kubeconfig=/nonexistent/kubeconfig', // the last -kubeconfig wins: Flagger exits
       });
       expect(r.code).toBe(1);
@@ -57,7 +59,8 @@ describe('launcher', () => {
       expect(processesUsing(tmp)).toEqual([]);
       expect(fs.existsSync(path.join(tmp, 'cdk8s-canary-e2e', 'current'))).toBe(false);
       const listening = spawnSync('ss', ['-ltnH'], { encoding: 'utf8' }).stdout;
-      expect(listening).not.toMatch(/127\.0\.0\.1:367\d\d\s|127\.0\.90\.7:9090/);
+      const ports = [1, 2, 43, 57, 59, 80].map((offset) => base + offset);
+      for (const p of ports) expect(listening).not.toMatch(new RegExp(`[:*]${p}\\s`));
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

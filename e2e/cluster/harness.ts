@@ -30,7 +30,7 @@ export function stackEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of fs.readFileSync(path.join(state, 'env'), 'utf8').split('\n')) {
     const m = /^export (\w+)=(.*)$/.exec(line);
-    if (m) env[m[1]] = m[2];
+    if (m) env[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
   }
   return env;
 }
