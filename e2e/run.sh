@@ -43,4 +43,7 @@ bash e2e/cluster/down.sh
 bash e2e/cluster/up.sh
 echo "[e2e] stack up after $((SECONDS - t0))s"
 bash e2e/cluster/rss.sh 2 & rss_pid=$!
-npx jest -c e2e/jest.config.js --json --outputFile "$synth/jest.json" "$@"
+# Two projects, one after another on the one stack: the stack's suites and the rehearsal's
+# scenarios (e2e/rehearse, the real Flagger on the data-plane emulator).
+npx jest --projects e2e/jest.config.js e2e/rehearse/jest.config.js --runInBand \
+  --json --outputFile "$synth/jest.json" "$@"

@@ -6,6 +6,7 @@
 import { App, Duration } from 'cdk8s';
 import { EnvValue } from 'cdk8s-plus-28';
 import { CanaryDemo, CanaryDemoProps } from '../../charts';
+import { CanaryProvider } from '../../lib';
 
 /** A release of the API: the image tag, plus env for a simulated bug. */
 export interface Release {
@@ -22,7 +23,9 @@ export type AnalysisVariant =
   /** Fixed weights instead of stepWeight/maxWeight. */
   | 'step-weights'
   /** A confirm-promotion gate on the load tester. */
-  | 'promotion-gate';
+  | 'promotion-gate'
+  /** Flagger's `linkerd` provider: weights in an SMI TrafficSplit instead of an HTTPRoute. */
+  | 'linkerd-smi';
 
 export const REHEARSAL_STEP_WEIGHTS = [5, 15, 35];
 
@@ -63,6 +66,7 @@ export function rehearsalProps(variant: AnalysisVariant, version: string, settin
     ...(variant === 'success-rate-only' ? { clientErrorCheck: false, latencyCheck: false } : {}),
     ...(variant === 'step-weights' ? { stepWeights: REHEARSAL_STEP_WEIGHTS } : {}),
     ...(variant === 'promotion-gate' ? { promotionGate: true } : {}),
+    ...(variant === 'linkerd-smi' ? { provider: CanaryProvider.LINKERD } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { runScenario } from './scenario';
 import { DEMO, MORE } from './scenarios';
-import { resetNamespace, stackInfo, startRehearsalParts, StackInfo } from './stack';
+import { resetNamespace, stackInfo, startRehearsalParts, StackInfo, stopRehearsalParts } from './stack';
 
 const stack: StackInfo = stackInfo();
 const times: string[] = [];
@@ -15,9 +15,10 @@ beforeAll(async () => {
   await startRehearsalParts(stack);
 }, 240_000);
 
-// Leave the namespace empty for the other suites, which apply the demo themselves.
+// Leave the namespace empty and no emulator running for the other suites.
 afterAll(() => {
   resetNamespace(stack);
+  stopRehearsalParts();
   console.log(`rehearsal scenario times:\n${times.join('\n')}`);
 }, 240_000);
 

@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { CanaryDemoProps } from '../../charts';
 import { AnalysisVariant, DEFAULT_SETTINGS, expectedWeights, RehearsalSettings, Release, rehearsalProps, synthDemo } from './app';
-import { dataplaneLogPath, httpPost, httpGet, kubectl, LOADTESTER_PORT, REPO, serviceAddress, StackInfo } from './stack';
+import {
+  dataplaneLogPath, httpGet, httpPost, kubectl, LOADTESTER_PORT, REPO, resetNamespace, serviceAddress, StackInfo,
+} from './stack';
 import { canaryWeights, LogTail, Timeline } from './timeline';
 
 export type Verdict = 'initialized' | 'succeeded' | 'failed';
@@ -30,6 +32,8 @@ export interface Scenario {
   /** What the scenario proves, printed with its result. */
   readonly proves: string;
   readonly analysis: AnalysisVariant;
+  /** Start from an empty namespace (a new Canary) instead of the previous scenario's end. */
+  readonly fresh?: boolean;
   readonly steps: readonly ScenarioStep[];
 }
 
@@ -57,10 +61,15 @@ function primaryImage(stack: StackInfo): string {
     '-o', 'jsonpath={.spec.template.spec.containers[0].image}']).trim();
 }
 
-/** Runs the watcher to its verdict, streaming its lines into the timeline. */
-function watch(stack: StackInfo, expect: Verdict, timeoutS: number, timeline: Timeline): Promise<number> {
+/**
+ * Runs the watcher to its verdict, streaming its lines into the timeline. `since` is taken just
+ * before the apply: Flagger may pick the new revision up before the watcher's first read, and
+ * a rollout that began after `since` still counts.
+ */
+function watch(stack: StackInfo, expect: Verdict, timeoutS: number, since: Date, timeline: Timeline): Promise<number> {
   const child = spawn(process.execPath, [
     path.join(REPO, 'build/watch/cli.js'), CANARY, '-n', NAMESPACE, '--expect', expect,
+    '--since', since.toISOString().replace(/\.\d+Z$/, 'Z'),
     '--timeout', `${timeoutS}s`, '--kubeconfig', stack.kubeconfig, '--no-color',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
@@ -113,6 +122,8 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
   const props = rehearsalProps(scenario.analysis, step.release.version, settings);
   const objects = synthDemo(step.release, props);
   timeline.add('rehearse', `apply release ${describe(step.release)}, analysis "${scenario.analysis}" (${objects.length} objects)`);
+  // Whole seconds, as Kubernetes condition times are: round down so the rollout is not missed.
+  const appliedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
   kubectl(stack, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'cdk8s-canary-rehearse', '-f', '-'],
     JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
   let finished = false;
@@ -120,7 +131,7 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
   const gate = step.gateHoldMs !== undefined
     ? holdThenOpenGate(stack, step.gateHoldMs, timeline, failures, () => finished)
     : Promise.resolve();
-  const code = await watch(stack, step.expect, watchTimeoutS(props, step.gateHoldMs), timeline);
+  const code = await watch(stack, step.expect, watchTimeoutS(props, step.gateHoldMs), appliedAt, timeline);
   finished = true;
   await gate;
   clearInterval(drain);
@@ -161,6 +172,10 @@ export async function runScenario(stack: StackInfo, scenario: Scenario,
   const tail = new LogTail(dataplaneLogPath(stack));
   timeline.add('rehearse', `scenario "${scenario.name}": ${scenario.proves}`);
   const failures: string[] = [];
+  if (scenario.fresh) {
+    resetNamespace(stack, NAMESPACE);
+    timeline.add('rehearse', `namespace ${NAMESPACE} deleted: a new Canary from here`);
+  }
   for (const step of scenario.steps) {
     try {
       failures.push(...await runStep(stack, scenario, step, settings, timeline, tail));

@@ -71,4 +71,17 @@ export const MORE: Scenario[] = [
       primary: { release: '3.1', status: 404 },
     }],
   },
+  {
+    name: 'linkerd-smi',
+    proves: 'with the linkerd provider the weights Flagger writes in an SMI TrafficSplit are followed',
+    analysis: 'linkerd-smi',
+    fresh: true,
+    steps: [
+      { release: { version: '1.0' }, expect: 'initialized', primary: { release: '1.0', status: 200, body: HELLO(1) } },
+      {
+        release: { version: '2.0' }, expect: 'succeeded', checkWeights: true,
+        primary: { release: '2.0', status: 200, body: HELLO(2) },
+      },
+    ],
+  },
 ];

@@ -11,7 +11,11 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const REPO = path.resolve(__dirname, '../../..');
+/** The repository root, from the compiled (build/e2e/rehearse) or the source (e2e/rehearse) folder. */
+export const REPO = ((dir: string): string => {
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+})(__dirname);
 const CLUSTER = path.join(REPO, 'e2e/cluster');
 
 /** Ports outside the launcher's block (base+1..base+80), on 127.0.0.1. */
@@ -138,6 +142,11 @@ export async function startRehearsalParts(stack: StackInfo, namespace = 'testapi
     const targets = (JSON.parse(r.body) as { data: { activeTargets: { labels: Record<string, string>; health: string }[] } }).data.activeTargets;
     return targets.some((t) => t.labels.job === 'linkerd-proxy' && t.health === 'up');
   });
+}
+
+/** Stops what startRehearsalParts started (the stack's own parts keep running). */
+export function stopRehearsalParts(): void {
+  for (const name of ['dataplane', 'loadtester']) component(['stop', name]);
 }
 
 /** Address a Service name resolves to in the emulated mesh (from the data plane's /state). */
