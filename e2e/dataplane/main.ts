@@ -6,6 +6,7 @@
  *     [--hosts-file <file>] [--metrics 127.0.0.1:9911]
  *     [--forward flagger-loadtester.testapi:80=127.0.0.1:18080]...
  *     [--load http://api.testapi:3000/] [--load-qps 10]
+ *     [--pod-prefix 127.0.10] [--service-prefix 127.0.20]
  *
  * Logs one timestamped line per change (pods up/down, Service addresses,
  * weights) on stdout; runs until SIGTERM/SIGINT, then stops its processes.
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
       'load': { type: 'string' },
       'load-qps': { type: 'string', default: '10' },
       'interval-ms': { type: 'string', default: '1000' },
+      'pod-prefix': { type: 'string', default: '127.0.10' },
+      'service-prefix': { type: 'string', default: '127.0.20' },
     },
   });
   if (!values.kubeconfig) throw new Error('--kubeconfig (or KUBECONFIG) is required');
@@ -56,6 +59,8 @@ async function main(): Promise<void> {
   const plane = new DataPlane({
     serverPath: values.server!,
     hostsFile: values['hosts-file'],
+    podPrefix: values['pod-prefix'],
+    servicePrefix: values['service-prefix'],
     forwards: values.forward!.map(parseForward),
     log,
   });

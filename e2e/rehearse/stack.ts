@@ -22,6 +22,8 @@ const CLUSTER = path.join(REPO, 'e2e/cluster');
 const PORT_BASE = Number(process.env.CLUSTER_PORT_BASE ?? 36400);
 export const DATAPLANE_METRICS = `127.0.0.1:${PORT_BASE + 91}`;
 export const LOADTESTER_PORT = PORT_BASE + 92;
+/** Pod and Service loopback /24s of this stack's emulator: two stacks (port bases) never share one. */
+const LOOPBACK_NET = Math.floor(PORT_BASE / 100) % 256;
 /** The stack's Prometheus (up.sh: CLUSTER_PROMETHEUS_IP, default 127.0.90.1). */
 const PROMETHEUS_ADDR = `${process.env.CLUSTER_PROMETHEUS_IP ?? '127.0.90.1'}:9090`;
 const PROMETHEUS = `http://${PROMETHEUS_ADDR}`;
@@ -119,6 +121,7 @@ export async function startRehearsalParts(stack: StackInfo, namespace = 'testapi
   if (!isAlive('dataplane')) {
     component(['start', 'dataplane', '--', process.execPath, path.join(REPO, 'build/e2e/dataplane/main.js'),
       '--kubeconfig', stack.kubeconfig, '--namespace', namespace, '--hosts-file', stack.hostsFile,
+      '--pod-prefix', `127.${LOOPBACK_NET}.10`, '--service-prefix', `127.${LOOPBACK_NET}.20`,
       '--metrics', DATAPLANE_METRICS,
       '--forward', `flagger-loadtester.${namespace}:80=127.0.0.1:${LOADTESTER_PORT}`,
       '--load', `http://api.${namespace}:3000/`, '--load-qps', '10']);
