@@ -27,7 +27,11 @@ finish() {
   exit $code
 }
 
-bash e2e/cluster/build.sh
+source e2e/cluster/lib/netns.sh
+if ! in_stack_netns; then
+  bash e2e/cluster/build.sh # needs the package registries: before entering the namespace
+  enter_stack_netns bash "${BASH_SOURCE[0]}" "$@"
+fi
 npm run --silent build
 
 synth="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-canary-e2e-synth.XXXXXX")"

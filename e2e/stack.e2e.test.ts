@@ -65,4 +65,23 @@ describe('e2e stack', () => {
     expect(ours.length).toBeGreaterThanOrEqual(4);
     for (const l of ours) expect(l.split(/\s+/)[3]).toMatch(/^127\./);
   });
+
+  test('the stack runs in a network namespace with loopback only, invisible from the machine\'s', () => {
+    // Flagger and the load tester bind all interfaces: in here, that is loopback alone.
+    const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n');
+    expect(links.map((l) => l.split(':')[1].trim())).toEqual(['lo']);
+    // Listening TCP ports as the kernel lists them for a process's network namespace.
+    const listening = (pid: string) => new Set(['tcp', 'tcp6'].flatMap((f) =>
+      fs.readFileSync(`/proc/${pid}/net/${f}`, 'utf8').trim().split('\n').slice(1)
+        .map((l) => l.trim().split(/\s+/))
+        .filter((cols) => cols[3] === '0A')
+        .map((cols) => parseInt(cols[1].split(':')[1], 16))));
+    const ports = /CLUSTER_PORTS="([^"]*)"/.exec(fs.readFileSync(path.join(STATE, 'env'), 'utf8'))![1].split(' ').map(Number);
+    const flaggerPid = fs.readFileSync(path.join(STATE, 'pids', 'flagger'), 'utf8').trim();
+    const inside = listening(flaggerPid);
+    for (const p of ports) expect(inside.has(p)).toBe(true);
+    // pid 1 lives in the machine's own network namespace: none of the stack's ports listen there.
+    const machine = listening('1');
+    expect(ports.filter((p) => machine.has(p))).toEqual([]);
+  });
 });

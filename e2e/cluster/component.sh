@@ -10,6 +10,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib/paths.sh"
 source "$here/lib/proc.sh"
+source "$here/lib/netns.sh"
+enter_stack_netns bash "${BASH_SOURCE[0]}" "$@"
 [[ -f "$STATE_POINTER" ]] || { echo "[cluster] no stack is up (npm run cluster:up)" >&2; exit 3; }
 STATE="$(cat "$STATE_POINTER")"
 cmd=${1:-}; name=${2:-}

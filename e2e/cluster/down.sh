@@ -5,10 +5,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib/paths.sh"
 source "$here/lib/proc.sh"
+source "$here/lib/netns.sh"
 if [[ ! -f "$STATE_POINTER" ]]; then
   echo "[cluster] nothing is up"
   exit 0
 fi
+# Inside the namespace, so that the port checks below look at the stack's loopback.
+enter_stack_netns bash "${BASH_SOURCE[0]}" "$@"
 STATE="$(cat "$STATE_POINTER")"
 stop_all
 # Every port of the stack must be free again (a leftover listener means an orphan).

@@ -15,6 +15,8 @@ source "$here/versions.env"
 source "$here/lib/paths.sh"
 source "$here/lib/proc.sh"
 source "$here/lib/certs.sh"
+source "$here/lib/netns.sh"
+enter_stack_netns bash "${BASH_SOURCE[0]}" "$@"
 started=$SECONDS
 
 # A live stack is reused; a dead or half-dead one is cleared first.
