@@ -6,13 +6,13 @@ import * as path from 'path';
 // The compiled app, as `cdk8s synth` runs it (`npm test` builds first).
 const MAIN = path.join(__dirname, '..', '..', 'build', 'main.js');
 
-function runMain(apiVersion: string | undefined): { status: number | null; stderr: string; files: Record<string, string> } {
+function runMain(apiVersion: string | undefined, args: string[] = []): { status: number | null; stderr: string; files: Record<string, string> } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-canary-main-'));
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, CDK8S_OUTDIR: outdir };
     delete env.API_VERSION;
     if (apiVersion !== undefined) env.API_VERSION = apiVersion;
-    const res = spawnSync(process.execPath, [MAIN], { env, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [MAIN, ...args], { env, encoding: 'utf8' });
     const files = Object.fromEntries(fs.readdirSync(outdir).map((f) => [f, fs.readFileSync(path.join(outdir, f), 'utf8')]));
     return { status: res.status, stderr: res.stderr, files };
   } finally {
@@ -45,5 +45,12 @@ describe('main.ts (API_VERSION)', () => {
     expect(status).toBe(1);
     expect(stderr).toBe('error: CanaryDemo: version ("two") must be a release number such as 1.0, 2.0 or 3.0\n');
     expect(files).toEqual({});
+  });
+
+  test('--check validates without writing (npm run synth runs it before cdk8s synth)', () => {
+    expect(runMain('2.0', ['--check'])).toEqual({ status: 0, stderr: '', files: {} });
+    const bad = runMain('latest', ['--check']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe('error: CanaryDemo: version ("latest") must be a release number such as 1.0, 2.0 or 3.0\n');
   });
 });
