@@ -3,7 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Canary } from './canary';
 import { DEFAULT_RUN_AS_USER, restrictedDeployment } from './pod-security';
-import { checkDnsLabel, checkInt, checkNumber, invalid } from './validate';
+import { LOADTESTER_IMAGE } from './load-tester';
+import { checkDnsLabel, checkImageReference, checkNumber, checkRunAsUser, invalid } from './validate';
 
 /** Props for `LoadGenerator`. */
 export interface LoadGeneratorProps {
@@ -65,14 +66,12 @@ export class LoadGenerator extends Construct {
     this.qps = props.qps ?? 10;
     const path = props.path ?? '/';
     const uid = props.runAsUser ?? DEFAULT_RUN_AS_USER;
-    const image = props.image ?? 'ghcr.io/fluxcd/flagger-loadtester:0.38.0';
+    const image = props.image ?? LOADTESTER_IMAGE;
     checkDnsLabel(where, 'name', this.name);
     checkNumber(where, 'qps', this.qps, 0.1, 10_000);
-    checkInt(where, 'runAsUser', uid, 1, 2147483647);
+    checkRunAsUser(where, uid);
     if (!/^\/[^\s'"]*$/.test(path)) throw invalid(where, 'path', path, 'must start with \'/\' and contain no spaces or quotes');
-    if (typeof image !== 'string' || !/^\S+$/.test(image)) {
-      throw invalid(where, 'image', image, 'must be a non-empty image reference without spaces');
-    }
+    checkImageReference(where, 'image', image);
     const canary = props.canary;
     this.targetUrl = `http://${canary.serviceName}.${canary.namespace}:${canary.port}${path}`;
 

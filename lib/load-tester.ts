@@ -3,7 +3,10 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Canary, CanaryWebhook, WebhookType } from './canary';
 import { DEFAULT_RUN_AS_USER, restrictedDeployment } from './pod-security';
-import { checkDnsLabel, checkInt, checkNumber, checkPort, goDuration, invalid } from './validate';
+import { checkDnsLabel, checkImageReference, checkInt, checkNumber, checkPort, checkRunAsUser, goDuration, invalid } from './validate';
+
+/** flagger-loadtester release shipped with Flagger v1.44.0 (it also ships `hey` and a shell). */
+export const LOADTESTER_IMAGE = 'ghcr.io/fluxcd/flagger-loadtester:0.38.0';
 
 /** Props for `LoadTester`. */
 export interface LoadTesterProps {
@@ -100,14 +103,12 @@ export class LoadTester extends Construct {
     this.port = props.port ?? 80;
     const containerPort = props.containerPort ?? 8080;
     const uid = props.runAsUser ?? DEFAULT_RUN_AS_USER;
-    const image = props.image ?? 'ghcr.io/fluxcd/flagger-loadtester:0.38.0';
+    const image = props.image ?? LOADTESTER_IMAGE;
     checkDnsLabel(where, 'name', this.name);
     checkPort(where, 'port', this.port);
     checkPort(where, 'containerPort', containerPort);
-    checkInt(where, 'runAsUser', uid, 1, 2147483647);
-    if (typeof image !== 'string' || !/^\S+$/.test(image)) {
-      throw invalid(where, 'image', image, 'must be a non-empty image reference without spaces');
-    }
+    checkRunAsUser(where, uid);
+    checkImageReference(where, 'image', image);
     this.namespace = Chart.of(this).namespace;
 
     this.resource = restrictedDeployment(this, 'Resource', {

@@ -2,7 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_RUN_AS_USER, restrictedDeployment } from './pod-security';
-import { checkDnsLabel, checkImageRepository, checkImageTag, checkInt, checkPort, checkPortName, invalid } from './validate';
+import { checkDnsLabel, checkImageRepository, checkImageTag, checkInt, checkPort, checkPortName, checkRunAsUser, invalid } from './validate';
 
 /** Props for `TestApiWorkload`. */
 export interface TestApiWorkloadProps {
@@ -125,7 +125,7 @@ export class TestApiWorkload extends Construct {
     checkPort(where, 'port', this.port);
     checkPortName(where, 'portName', this.portName);
     checkInt(where, 'replicas', replicas, 0, 1000);
-    checkInt(where, 'runAsUser', uid, 1, 2147483647);
+    checkRunAsUser(where, uid);
     for (const [prop, path] of [['livenessPath', props.livenessPath], ['readinessPath', props.readinessPath]]) {
       if (path !== undefined && !/^\/[^\s?#]*$/.test(path)) {
         throw invalid(where, prop!, path, 'must be an absolute URL path starting with \'/\', without spaces, query or fragment');

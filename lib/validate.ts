@@ -88,6 +88,18 @@ export function checkImageRepository(where: string, prop: string, value: string)
   }
 }
 
+/** A full container image reference (repository, tag or digest): one word. */
+export function checkImageReference(where: string, prop: string, value: string): void {
+  if (typeof value !== 'string' || !/^\S+$/.test(value)) {
+    throw invalid(where, prop, value, 'must be a non-empty image reference without spaces');
+  }
+}
+
+/** A uid (and gid) for `runAsUser`: non-root, within Kubernetes' int32 range. */
+export function checkRunAsUser(where: string, value: number): void {
+  checkInt(where, 'runAsUser', value, 1, 2147483647);
+}
+
 /** A container image tag (Docker's grammar). */
 export function checkImageTag(where: string, prop: string, value: string): void {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(value)) {
