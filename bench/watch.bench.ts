@@ -91,7 +91,7 @@ async function series(label: string, start: Record<string, unknown>, steps: Step
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build -w canary-watch first`);
   console.log(`canary-watch bench: node ${process.version}, ${os.cpus().length} CPUs, loopback fake API server`);
   await series('promotion (Succeeded)', initialized, untilTerminal(promotion2, 'Succeeded'), 'succeeded');
   await series('rollback (Failed)', succeeded2, untilTerminal(rollback3, 'Failed'), 'failed');

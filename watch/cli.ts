@@ -11,7 +11,7 @@ import type { KubeCanarySource, Tuning } from './source';
 import { deriveTimeout, formatDuration, parseDuration } from './timeout';
 import { CanaryObject, EXIT, EXPECTATIONS, Expectation, Input, initialState, reduce, WatchState } from './verdict';
 
-export const USAGE = `Usage: canary-watch <canary> [-n <namespace>] [options]
+const USAGE = `Usage: canary-watch <canary> [-n <namespace>] [options]
 
 Follows a Flagger Canary until its next rollout ends and exits with the verdict.
 
@@ -198,21 +198,21 @@ export async function main(io: Io): Promise<number> {
   const namespace = options.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const tuning = tuningFromEnv(io.env);
   const watch = new Watcher(options, namespace, renderer, tuning);
-  let source: KubeCanarySource | undefined;
-  const done = new Promise<number>((resolve) => {
-    watch.onExit = (code) => {
-      source?.stop();
-      resolve(code);
-    };
-  });
-  source = new Source(kc, namespace, options.name, {
+  // The source reports nothing before start(), so the exit hook can be set after it exists.
+  const source: KubeCanarySource = new Source(kc, namespace, options.name, {
     canary: (canary) => watch.feed({ kind: 'canary', at: Date.now(), canary }),
     event: (event) => watch.feed({ kind: 'event', at: Date.now(), event }),
     deleted: () => watch.feed({ kind: 'deleted', at: Date.now() }),
     notice: (level, message) => watch.feed({ kind: 'notice', at: Date.now(), level, message }),
     fatal: (error) => watch.exit(fail(error.message)),
   }, tuning);
-  watch.confirm = () => source!.get();
+  const done = new Promise<number>((resolve) => {
+    watch.onExit = (code) => {
+      source.stop();
+      resolve(code);
+    };
+  });
+  watch.confirm = () => source.get();
   try {
     const first = await source.start();
     const derived = deriveTimeout(first);

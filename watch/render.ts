@@ -57,7 +57,7 @@ const PHASE_STYLE: Record<string, Style> = {
 };
 const BAR_WIDTH = 20;
 
-export class TextRenderer implements Renderer {
+class TextRenderer implements Renderer {
   private lastApplied?: string;
   private lastRecord?: WatchRecord;
   private live?: { phase: string; weight: number; maxWeight: number; failedChecks: number; threshold: number };

@@ -4,7 +4,7 @@
  * every input carries its own timestamp, so the whole logic is unit-testable
  * with plain objects.
  *
- * Flagger 1.44 facts this relies on (see FIELD-NOTES):
+ * Flagger 1.44 facts this relies on (its pkg/controller/scheduler.go and pkg/canary/status.go):
  * - `status.lastAppliedSpec` / `status.lastPromotedSpec` are opaque hashes: compare, never recompute.
  * - A new rollout shows as `lastAppliedSpec` changing and/or a move into a progressing phase.
  * - The `Promoted` condition is True for Initialized too: only phase + hashes decide.
@@ -13,10 +13,6 @@
  *   rollout that is about to start; re-applying the last promoted spec leaves it there.
  * - Events are lossy: they are shown, never used to decide.
  */
-
-export type Phase =
-  | 'Initializing' | 'Initialized' | 'Waiting' | 'Progressing' | 'WaitingPromotion'
-  | 'Promoting' | 'Finalising' | 'Succeeded' | 'Failed' | 'Terminating' | 'Terminated';
 
 /** Phases of an analysis that is under way. */
 const PROGRESSING: ReadonlySet<string> = new Set(['Waiting', 'Progressing', 'WaitingPromotion', 'Promoting', 'Finalising']);
@@ -231,7 +227,7 @@ export function configuredMaxWeight(analysis: CanaryAnalysis | undefined): numbe
   return 100;
 }
 
-export function isProgressing(phase: string | undefined): boolean {
+function isProgressing(phase: string | undefined): boolean {
   return phase !== undefined && PROGRESSING.has(phase);
 }
 

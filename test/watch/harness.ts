@@ -1,18 +1,17 @@
 /**
- * Runs the compiled CLI (build/watch/cli.js) as a subprocess against a FakeApiServer.
- * client-node is ESM-only, so the CLI is exercised exactly as users run it.
+ * Runs the compiled CLI (watch/build/cli.js, the canary-watch package's bin) as a
+ * subprocess against a FakeApiServer. client-node is ESM-only, so the CLI is
+ * exercised exactly as users run it.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FakeApiServer } from './fake-apiserver';
 
-/** The repository root: the nearest folder with a package.json (this file also runs compiled, from build/). */
-function repoRoot(dir: string): string {
-  return fs.existsSync(path.join(dir, 'package.json')) ? dir : repoRoot(path.dirname(dir));
-}
+/** This file only runs from sources (ts-jest, tsx), so the repository root is two levels up. */
+const REPO = path.resolve(__dirname, '../..');
 
-export const CLI = path.join(repoRoot(__dirname), 'build/watch/cli.js');
+export const CLI = path.join(REPO, 'watch/build/cli.js');
 
 /** Short periods so fault tests take well under a second each. */
 export const FAST_TUNING: Record<string, string> = {
@@ -39,7 +38,7 @@ export interface RunningCli {
 }
 
 export function startCli(args: readonly string[], env: Record<string, string> = {}): RunningCli {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build -w canary-watch first`);
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...FAST_TUNING, NO_COLOR: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
