@@ -1,12 +1,21 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  Canary, CanaryProvider, CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions,
-  MeshNamespace, PodSecurityLevel, TestApiWorkload,
+  Canary, CanaryProvider, CanaryTarget, CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions,
+  MeshNamespace, PodSecurityLevel,
 } from '../lib';
 
 /** Release numbers the demo accepts: the image tags of cyrilbkr/testapp and testapi builds. */
 const RELEASE = /^[0-9]+\.[0-9]+(\.[0-9]+)?$/;
+
+/** The demo's own defaults (the library's are those of a real service). */
+export const DEMO_DEFAULTS = {
+  namespace: 'testapi',
+  image: 'cyrilbkr/testapp',
+  version: '1.0',
+  appName: 'api',
+  port: 3000,
+} as const;
 
 /** Props for `CanaryDemo`: every analysis setting, so variants need no YAML edits. */
 export interface CanaryDemoProps {
@@ -193,14 +202,14 @@ export class DemoNamespaceChart extends Chart {
   public constructor(scope: Construct, id: string, props: DemoNamespaceChartProps = {}) {
     const { name, podSecurity, ...chartProps } = props;
     super(scope, id, chartProps);
-    this.meshNamespace = new MeshNamespace(this, 'Namespace', { name, podSecurity });
+    this.meshNamespace = new MeshNamespace(this, 'Namespace', { name: name ?? DEMO_DEFAULTS.namespace, podSecurity });
   }
 }
 
 /** The namespaced part of the demo: API, Canary, metric templates, load. */
 export class DemoAppChart extends Chart {
   /** The API workload. */
-  public readonly api: TestApiWorkload;
+  public readonly api: CanaryTarget;
   /** The Canary. */
   public readonly canary: Canary;
   /** The metric templates. */
@@ -211,26 +220,24 @@ export class DemoAppChart extends Chart {
   public readonly loadGenerator: LoadGenerator;
 
   public constructor(scope: Construct, id: string, props: CanaryDemoProps = {}) {
-    super(scope, id, { namespace: props.namespace ?? 'testapi' });
-    const version = props.version ?? '1.0';
+    super(scope, id, { namespace: props.namespace ?? DEMO_DEFAULTS.namespace });
+    const version = props.version ?? DEMO_DEFAULTS.version;
     if (typeof version !== 'string' || !RELEASE.test(version)) {
       throw new Error(`CanaryDemo: version (${JSON.stringify(version)}) must be a release number such as 1.0, 2.0 or 3.0`);
     }
 
-    this.api = new TestApiWorkload(this, 'Api', {
-      name: props.appName,
-      image: props.image,
+    this.api = new CanaryTarget(this, 'Api', {
+      name: props.appName ?? DEMO_DEFAULTS.appName,
+      image: props.image ?? DEMO_DEFAULTS.image,
       version,
-      port: props.port,
+      port: props.port ?? DEMO_DEFAULTS.port,
       livenessPath: props.livenessPath,
       readinessPath: props.readinessPath,
     });
     this.templates = new LinkerdMetricTemplates(this, 'MetricTemplates', { prometheusAddress: props.prometheusAddress });
     this.loadTester = new LoadTester(this, 'LoadTester');
     this.canary = new Canary(this, 'Canary', {
-      targetName: this.api.name,
-      port: this.api.port,
-      targetPort: this.api.port,
+      target: this.api,
       provider: props.provider,
       interval: props.interval,
       threshold: props.threshold,
@@ -247,8 +254,8 @@ export class DemoAppChart extends Chart {
     if (props.latencyCheck ?? true) {
       this.canary.addMetric(this.templates.latencyP99({ maxMs: props.latencyMaxMs, interval }));
     }
-    this.canary.addWebhook(this.loadTester.loadTest(this.canary, props.loadTest));
-    if (props.promotionGate) this.canary.addWebhook(this.loadTester.promotionGate(this.canary));
+    this.loadTester.addLoadTest(this.canary, props.loadTest);
+    if (props.promotionGate) this.loadTester.addPromotionGate(this.canary);
     for (const webhook of props.webhooks ?? []) this.canary.addWebhook(webhook);
 
     this.loadGenerator = new LoadGenerator(this, 'LoadGenerator', { canary: this.canary, qps: props.loadGeneratorQps });
@@ -267,7 +274,7 @@ export class CanaryDemo {
   public readonly appChart: DemoAppChart;
 
   public constructor(app: Construct, props: CanaryDemoProps = {}) {
-    const namespace = props.namespace ?? 'testapi';
+    const namespace = props.namespace ?? DEMO_DEFAULTS.namespace;
     this.namespaceChart = new DemoNamespaceChart(app, `${namespace}-namespace`, { name: namespace, podSecurity: props.podSecurity });
     this.appChart = new DemoAppChart(app, namespace, props);
     this.appChart.addDependency(this.namespaceChart);

@@ -5,7 +5,7 @@ module.exports = {
   roots: ['<rootDir>/e2e'],
   // This file's suites only (e2e/*.e2e.test.ts); other folders under e2e/ run their own.
   testMatch: ['<rootDir>/e2e/*.e2e.test.ts'],
-  // tsc type-checks e2e/ in `npm run build`; ts-jest only transpiles.
+  // `npm run typecheck` (tsc) type-checks e2e/; ts-jest only transpiles.
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   // One stack, one Flagger: suites run one after another.
   maxWorkers: 1,

@@ -32,15 +32,15 @@ if ! in_stack_netns; then
   bash e2e/cluster/build.sh # needs the package registries: before entering the namespace
   enter_stack_netns bash "${BASH_SOURCE[0]}" "$@"
 fi
-npm run --silent build
+npm run --silent build -w canary-watch # the scenarios run the packaged CLI
 
 synth="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-canary-e2e-synth.XXXXXX")"
 trap finish EXIT
 # The demo as `npm run synth` makes it (the cdk8s.yaml app), and the variant the stack runs:
 # same chart, 10 s analysis interval, namespace enforcing Pod Security restricted.
 export E2E_MAIN_SYNTH_DIR="$synth/main" E2E_SYNTH_DIR="$synth/e2e"
-CDK8S_OUTDIR="$E2E_MAIN_SYNTH_DIR" node build/main.js
-node build/e2e/cluster/synth-demo.js "$E2E_SYNTH_DIR"
+CDK8S_OUTDIR="$E2E_MAIN_SYNTH_DIR" node --require tsx/cjs main.ts
+node --require tsx/cjs e2e/cluster/synth-demo.ts "$E2E_SYNTH_DIR"
 echo "[e2e] synthesized $(ls "$E2E_MAIN_SYNTH_DIR" | wc -l) + $(ls "$E2E_SYNTH_DIR" | wc -l) manifest file(s) into $synth"
 
 bash e2e/cluster/down.sh

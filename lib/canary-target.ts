@@ -1,36 +1,32 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DEFAULT_RUN_AS_USER, restrictedDeployment } from './pod-security';
-import { checkDnsLabel, checkImageRepository, checkImageTag, checkInt, checkPort, checkPortName, checkRunAsUser, invalid } from './validate';
+import { restrictedDeployment, toContainerResources } from './pod-security';
+import { checkDnsLabel, checkImageRepository, checkImageTag, checkInt, checkLabelValue, checkPort, checkPortName, invalid } from './validate';
+import { WorkloadResources, WorkloadSecurityContext } from './workload-settings';
 
-/** Props for `TestApiWorkload`. */
-export interface TestApiWorkloadProps {
+/** Props for `CanaryTarget`. */
+export interface CanaryTargetProps {
   /**
    * Name of the Deployment, also the `app` label that selects its pods and the
    * name Flagger gives the Services it creates (`<name>`, `<name>-primary`,
    * `<name>-canary`).
-   * @default 'api'
    */
-  readonly name?: string;
+  readonly name: string;
+
+  /** Image repository, without tag: the tag is `version`. */
+  readonly image: string;
 
   /**
-   * Image repository, without tag: the tag is `version`. Point it at your own
-   * build of `testapi/` to get health endpoints and selectable failure modes.
-   * @default 'cyrilbkr/testapp'
+   * Release to run: the image tag, also the `app.kubernetes.io/version` label.
+   * Changing it changes only the pod template's image and that label, which is
+   * what starts a Flagger analysis.
    */
-  readonly image?: string;
+  readonly version: string;
 
   /**
-   * Release to run: the image tag. Changing it changes only the pod template's
-   * image, which is what starts a Flagger analysis.
-   * @default '1.0'
-   */
-  readonly version?: string;
-
-  /**
-   * Container port the API listens on.
-   * @default 3000
+   * Container port the service listens on.
+   * @default 8080
    */
   readonly port?: number;
 
@@ -47,40 +43,31 @@ export interface TestApiWorkloadProps {
   readonly replicas?: number;
 
   /**
-   * HTTP path for the liveness probe. Only for images that serve one (the
-   * testapi image serves `/healthz`); a probe on `/` would fail a release that
-   * answers 404 there, and the kubelet, not the analysis, would roll it back.
+   * HTTP path for the liveness probe. Only for images that serve one; a probe
+   * on a path the release under test may answer 404 on would fail that
+   * release, and the kubelet, not the analysis, would roll it back.
    * @default - a TCP probe on the container port
    */
   readonly livenessPath?: string;
 
   /**
-   * HTTP path for the readiness probe (testapi: `/readyz`).
+   * HTTP path for the readiness probe.
    * @default - a TCP probe on the container port
    */
   readonly readinessPath?: string;
 
   /**
-   * CPU and memory requests and limits.
-   * @default - requests 50m CPU / 64Mi memory, limits 250m CPU / 128Mi memory
+   * CPU and memory requests and limits; each field defaults on its own.
+   * @default - requests 50 millicores and 64 MiB, limits 250 millicores and 128 MiB
    */
-  readonly resources?: kplus.ContainerResources;
+  readonly resources?: WorkloadResources;
 
   /**
-   * UID and GID the container runs as. The demo's public images run as root;
-   * their files are world-readable, so they also run under this uid, which
-   * lets the pod pass Pod Security `restricted`.
-   * @default 10001
+   * The container's security context.
+   * @default - uid and gid 10001, read-only root filesystem, no privilege
+   * escalation, all capabilities dropped, RuntimeDefault seccomp (Pod Security `restricted`)
    */
-  readonly runAsUser?: number;
-
-  /**
-   * The whole container security context, replacing the restricted default
-   * (for example for an image that must run as root).
-   * @default - non-root as `runAsUser`, no privilege escalation, all
-   * capabilities dropped, RuntimeDefault seccomp, read-only root filesystem
-   */
-  readonly securityContext?: kplus.ContainerSecurityContextProps;
+  readonly securityContext?: WorkloadSecurityContext;
 
   /**
    * Extra environment variables. Keep release-specific values out of them:
@@ -91,12 +78,14 @@ export interface TestApiWorkloadProps {
 }
 
 /**
- * The demo's HTTP API as Flagger's canary target: a Deployment whose selector
- * and pod labels are `app: <name>` (Flagger requires `app`, `name` or
- * `app.kubernetes.io/name`). It creates no Service: Flagger owns `<name>`,
- * `<name>-primary` and `<name>-canary`.
+ * The Deployment a Flagger Canary targets: selected by `app: <name>` alone
+ * (Flagger requires `app`, `name` or `app.kubernetes.io/name` in the
+ * selector, and a selector cannot change after creation), with the
+ * recommended `app.kubernetes.io/name` and `app.kubernetes.io/version` labels
+ * on the Deployment and its pods. It creates no Service: Flagger owns
+ * `<name>`, `<name>-primary` and `<name>-canary`.
  */
-export class TestApiWorkload extends Construct {
+export class CanaryTarget extends Construct {
   /** Name of the Deployment (Flagger's target). */
   public readonly name: string;
   /** Container port the API listens on. */
@@ -105,41 +94,44 @@ export class TestApiWorkload extends Construct {
   public readonly portName: string;
   /** The full image reference, `<image>:<version>`. */
   public readonly image: string;
+  /** The release: the image tag and the `app.kubernetes.io/version` label. */
+  public readonly version: string;
   /** The underlying cdk8s-plus Deployment. */
   public readonly resource: kplus.Deployment;
 
-  public constructor(scope: Construct, id: string, props: TestApiWorkloadProps = {}) {
+  public constructor(scope: Construct, id: string, props: CanaryTargetProps) {
     super(scope, id);
-    const where = `TestApiWorkload '${id}'`;
-    this.name = props.name ?? 'api';
-    this.port = props.port ?? 3000;
+    const where = `CanaryTarget '${id}'`;
+    this.name = props.name;
+    this.port = props.port ?? 8080;
     this.portName = props.portName ?? 'http';
-    const repository = props.image ?? 'cyrilbkr/testapp';
-    const version = props.version ?? '1.0';
+    const repository = props.image;
+    this.version = props.version;
     const replicas = props.replicas ?? 1;
-    const uid = props.runAsUser ?? DEFAULT_RUN_AS_USER;
 
     checkDnsLabel(where, 'name', this.name);
     checkImageRepository(where, 'image', repository);
-    checkImageTag(where, 'version', version);
+    checkImageTag(where, 'version', this.version);
+    checkLabelValue(where, 'version', this.version);
     checkPort(where, 'port', this.port);
     checkPortName(where, 'portName', this.portName);
     checkInt(where, 'replicas', replicas, 0, 1000);
-    checkRunAsUser(where, uid);
     for (const [prop, path] of [['livenessPath', props.livenessPath], ['readinessPath', props.readinessPath]]) {
       if (path !== undefined && !/^\/[^\s?#]*$/.test(path)) {
-        throw invalid(where, prop!, path, 'must be an absolute URL path starting with \'/\', without spaces, query or fragment');
+        throw invalid(where, prop as string, path, 'must be an absolute URL path starting with \'/\', without spaces, query or fragment');
       }
     }
-    this.image = `${repository}:${version}`;
+    this.image = `${repository}:${this.version}`;
 
     const probe = (path: string | undefined, failureThreshold: number) => path
       ? kplus.Probe.fromHttpGet(path, { port: this.port, failureThreshold, periodSeconds: Duration.seconds(10) })
       : kplus.Probe.fromTcpSocket({ port: this.port, failureThreshold, periodSeconds: Duration.seconds(10) });
 
     this.resource = restrictedDeployment(this, 'Resource', {
+      where,
       name: this.name,
-      uid,
+      labels: { 'app.kubernetes.io/name': this.name, 'app.kubernetes.io/version': this.version },
+      securityContext: props.securityContext,
       replicas,
       container: {
         name: this.name,
@@ -150,11 +142,9 @@ export class TestApiWorkload extends Construct {
         liveness: probe(props.livenessPath, 3),
         readiness: probe(props.readinessPath, 2),
         startup: kplus.Probe.fromTcpSocket({ port: this.port, failureThreshold: 30, periodSeconds: Duration.seconds(2) }),
-        resources: props.resources ?? {
-          cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(250) },
-          memory: { request: Size.mebibytes(64), limit: Size.mebibytes(128) },
-        },
-        securityContext: props.securityContext,
+        resources: toContainerResources(where, props.resources, {
+          cpuRequestMillis: 50, cpuLimitMillis: 250, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(128),
+        }),
       },
     });
   }

@@ -1,8 +1,10 @@
 import { Chart, Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as flagger from '../imports/flagger.app';
+import { CanaryTarget } from './canary-target';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkInt, checkNumber, checkPort, checkPortName, goDuration, invalid, wholeSeconds,
+  checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkInt, checkNumber, checkPort, checkPortName, claimUnique, goDuration, invalid,
+  wholeSeconds,
 } from './validate';
 
 /** Traffic providers for a Linkerd mesh. */
@@ -142,15 +144,29 @@ export interface CanaryGatewayRef {
 
 /** Props for `Canary`. */
 export interface CanaryProps {
-  /** Name of the Deployment to canary (Flagger's targetRef). */
-  readonly targetName: string;
+  /**
+   * The workload to canary. Gives `targetName`, the default `port`, and the
+   * `targetPort`, which must then be its container port (number or name).
+   * @default - none: `targetName` and `port` must be set
+   */
+  readonly target?: CanaryTarget;
 
-  /** Port of the Services Flagger creates (`<name>`, `<name>-primary`, `<name>-canary`). */
-  readonly port: number;
+  /**
+   * Name of the Deployment to canary (Flagger's targetRef), when it is not a
+   * `CanaryTarget` of this app.
+   * @default - `target.name`; one of `target` and `targetName` must be set
+   */
+  readonly targetName?: string;
+
+  /**
+   * Port of the Services Flagger creates (`<name>`, `<name>-primary`, `<name>-canary`).
+   * @default - `target.port`; required without `target`
+   */
+  readonly port?: number;
 
   /**
    * Container port (number or name) the Services send traffic to.
-   * @default - same as `port`
+   * @default - the target's container port, or `port` without `target`
    */
   readonly targetPort?: number | string;
 
@@ -271,23 +287,42 @@ export class Canary extends Construct {
   public readonly resource: flagger.Canary;
 
   private readonly where: string;
+  private readonly targetName: string;
+  private readonly targetPort: number | string;
+  private readonly interval: string;
+  private readonly threshold: number;
+  private readonly progressDeadlineSeconds?: number;
+  private readonly steps: Pick<flagger.CanarySpecAnalysis, 'maxWeight' | 'stepWeight' | 'stepWeights'>;
+  private readonly gatewayRefs?: flagger.CanarySpecServiceGatewayRefs[];
+  private readonly skipAnalysis?: boolean;
+  private readonly suspend?: boolean;
   private readonly metrics: flagger.CanarySpecAnalysisMetrics[] = [];
   private readonly webhooks: flagger.CanarySpecAnalysisWebhooks[] = [];
 
   public constructor(scope: Construct, id: string, props: CanaryProps) {
     super(scope, id);
-    this.where = `Canary '${id}'`;
-    const where = this.where;
+    const where = `Canary '${id}'`;
+    this.where = where;
+    const target = props.target;
+    if (target !== undefined && props.targetName !== undefined) {
+      throw invalid(where, 'targetName', props.targetName, 'cannot be combined with target: the target names the Deployment');
+    }
+    const targetName = target?.name ?? props.targetName;
+    if (targetName === undefined) throw invalid(where, 'targetName', targetName, 'must be set when there is no target');
     // Flagger creates `<targetName>-primary` and `<serviceName>-primary`/`-canary`.
     const maxBase = 63 - '-primary'.length;
-    checkDnsLabel(where, 'targetName', props.targetName, maxBase);
-    this.name = props.name ?? props.targetName;
+    checkDnsLabel(where, 'targetName', targetName, maxBase);
+    this.targetName = targetName;
+    this.name = props.name ?? targetName;
     checkDnsLabel(where, 'name', this.name);
-    this.serviceName = props.serviceName ?? props.targetName;
+    this.serviceName = props.serviceName ?? targetName;
     checkDnsLabel(where, 'serviceName', this.serviceName, maxBase);
-    checkPort(where, 'port', props.port);
-    if (typeof props.targetPort === 'number') checkPort(where, 'targetPort', props.targetPort);
-    if (typeof props.targetPort === 'string') checkPortName(where, 'targetPort', props.targetPort);
+
+    const port = props.port ?? target?.port;
+    if (port === undefined) throw invalid(where, 'port', port, 'must be set when there is no target');
+    checkPort(where, 'port', port);
+    this.port = port;
+    this.targetPort = this.resolveTargetPort(props.targetPort, target);
 
     const namespace = props.namespace ?? Chart.of(this).namespace;
     if (namespace === undefined) {
@@ -295,7 +330,6 @@ export class Canary extends Construct {
     }
     checkDnsLabel(where, 'namespace', namespace);
     this.namespace = namespace;
-    this.port = props.port;
 
     this.provider = props.provider ?? CanaryProvider.GATEWAY_API_V1BETA1;
     const providers = Object.values(CanaryProvider) as string[];
@@ -303,36 +337,28 @@ export class Canary extends Construct {
       throw invalid(where, 'provider', this.provider, `must be one of ${providers.join(', ')}`);
     }
 
-    const interval = goDuration(where, 'interval', props.interval ?? Duration.minutes(1));
-    const threshold = props.threshold ?? 5;
-    checkInt(where, 'threshold', threshold, 1, 1000);
-    const progressDeadlineSeconds = props.progressDeadline === undefined
+    this.interval = goDuration(where, 'interval', props.interval ?? Duration.minutes(1));
+    this.threshold = props.threshold ?? 5;
+    checkInt(where, 'threshold', this.threshold, 1, 1000);
+    this.progressDeadlineSeconds = props.progressDeadline === undefined
       ? undefined : wholeSeconds(where, 'progressDeadline', props.progressDeadline);
+    this.steps = this.resolveSteps(props);
+    this.gatewayRefs = this.resolveGatewayRefs(props);
+    this.skipAnalysis = props.skipAnalysis;
+    this.suspend = props.suspend;
 
-    const steps = this.steps(props);
+    // Flagger runs one analysis per target and owns the Services named after serviceName.
+    claimUnique(this, where, 'targetName', targetName, `Canary target ${namespace}/${targetName}`,
+      `already has a Canary in namespace '${namespace}': Flagger would run two analyses on one Deployment`);
+    claimUnique(this, where, 'name', this.name, `Canary ${namespace}/${this.name}`,
+      `is already the name of a Canary in namespace '${namespace}'`);
+    claimUnique(this, where, 'serviceName', this.serviceName, `Canary service ${namespace}/${this.serviceName}`,
+      `already names the Services of another Canary in namespace '${namespace}'`);
+
     this.resource = new flagger.Canary(this, 'Resource', {
       metadata: { name: this.name, namespace },
-      spec: {
-        provider: this.provider as string as flagger.CanarySpecProvider,
-        progressDeadlineSeconds,
-        targetRef: { apiVersion: 'apps/v1', kind: flagger.CanarySpecTargetRefKind.DEPLOYMENT, name: props.targetName },
-        service: {
-          name: this.serviceName === props.targetName ? undefined : this.serviceName,
-          port: props.port,
-          targetPort: props.targetPort ?? props.port,
-          gatewayRefs: this.gatewayRefs(props),
-        },
-        skipAnalysis: props.skipAnalysis,
-        suspend: props.suspend,
-        analysis: {
-          interval,
-          threshold,
-          ...steps,
-          // Filled by addMetric/addWebhook until synth; omitted when empty.
-          metrics: Lazy.any({ produce: () => this.metrics.length ? this.metrics : undefined }) as unknown as flagger.CanarySpecAnalysisMetrics[],
-          webhooks: Lazy.any({ produce: () => this.webhooks.length ? this.webhooks : undefined }) as unknown as flagger.CanarySpecAnalysisWebhooks[],
-        },
-      },
+      // One spec, rendered at synth time so that addMetric/addWebhook calls made later are in it.
+      spec: Lazy.any({ produce: () => this.renderSpec() }),
     });
     for (const metric of props.metrics ?? []) this.addMetric(metric);
     for (const webhook of props.webhooks ?? []) this.addWebhook(webhook);
@@ -416,7 +442,43 @@ export class Canary extends Construct {
     return entry;
   }
 
-  private steps(props: CanaryProps): Pick<flagger.CanarySpecAnalysis, 'maxWeight' | 'stepWeight' | 'stepWeights'> {
+  private renderSpec(): flagger.CanarySpec {
+    return {
+      provider: this.provider as string as flagger.CanarySpecProvider,
+      progressDeadlineSeconds: this.progressDeadlineSeconds,
+      targetRef: { apiVersion: 'apps/v1', kind: flagger.CanarySpecTargetRefKind.DEPLOYMENT, name: this.targetName },
+      service: {
+        name: this.serviceName === this.targetName ? undefined : this.serviceName,
+        port: this.port,
+        targetPort: this.targetPort,
+        gatewayRefs: this.gatewayRefs,
+      },
+      skipAnalysis: this.skipAnalysis,
+      suspend: this.suspend,
+      analysis: {
+        interval: this.interval,
+        threshold: this.threshold,
+        ...this.steps,
+        metrics: this.metrics.length ? [...this.metrics] : undefined,
+        webhooks: this.webhooks.length ? [...this.webhooks] : undefined,
+      },
+    };
+  }
+
+  private resolveTargetPort(given: number | string | undefined, target: CanaryTarget | undefined): number | string {
+    const where = this.where;
+    if (typeof given === 'number') checkPort(where, 'targetPort', given);
+    else if (typeof given === 'string') checkPortName(where, 'targetPort', given);
+    else if (given !== undefined) throw invalid(where, 'targetPort', given, 'must be a port number or a port name');
+    if (target === undefined) return given ?? this.port;
+    if (given !== undefined && given !== target.port && given !== target.portName) {
+      throw invalid(where, 'targetPort', given,
+        `does not match target '${target.name}', whose container port is ${target.port} ('${target.portName}'): Flagger's Services would send traffic to a closed port`);
+    }
+    return given ?? target.port;
+  }
+
+  private resolveSteps(props: CanaryProps): Pick<flagger.CanarySpecAnalysis, 'maxWeight' | 'stepWeight' | 'stepWeights'> {
     const where = this.where;
     if (props.stepWeights !== undefined) {
       if (props.stepWeight !== undefined || props.maxWeight !== undefined) {
@@ -425,25 +487,26 @@ export class Canary extends Construct {
       if (!Array.isArray(props.stepWeights) || props.stepWeights.length === 0) {
         throw invalid(where, 'stepWeights', props.stepWeights, 'must list at least one weight');
       }
-      props.stepWeights.forEach((w, i) => {
+      const weights = props.stepWeights;
+      weights.forEach((w, i) => {
         checkInt(where, `stepWeights[${i}]`, w, 1, 100);
-        if (i > 0 && w <= props.stepWeights![i - 1]) {
-          throw invalid(where, 'stepWeights', props.stepWeights, `must be strictly increasing (${w} after ${props.stepWeights![i - 1]})`);
+        if (i > 0 && w <= weights[i - 1]) {
+          throw invalid(where, 'stepWeights', weights, `must be strictly increasing (${w} after ${weights[i - 1]})`);
         }
       });
-      return { stepWeights: [...props.stepWeights] };
+      return { stepWeights: [...weights] };
     }
     const maxWeight = props.maxWeight ?? 50;
     const stepWeight = props.stepWeight ?? 10;
     checkInt(where, 'maxWeight', maxWeight, 1, 100);
     checkInt(where, 'stepWeight', stepWeight, 1, 100);
     if (stepWeight > maxWeight) {
-      throw new Error(`${where}: stepWeight (${stepWeight}) must not exceed maxWeight (${maxWeight})`);
+      throw invalid(where, 'stepWeight', stepWeight, `must not exceed maxWeight (${maxWeight})`);
     }
     return { maxWeight, stepWeight };
   }
 
-  private gatewayRefs(props: CanaryProps): flagger.CanarySpecServiceGatewayRefs[] | undefined {
+  private resolveGatewayRefs(props: CanaryProps): flagger.CanarySpecServiceGatewayRefs[] | undefined {
     const where = this.where;
     if (this.provider === CanaryProvider.LINKERD) {
       if (props.gatewayRefs !== undefined) {

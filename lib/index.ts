@@ -1,8 +1,11 @@
 export * from './canary';
+export * from './canary-target';
 export * from './linkerd-metric-templates';
 export * from './load-generator';
 export * from './load-tester';
 export * from './mesh-namespace';
-export * from './pod-security';
-export * from './testapi-workload';
 export * from './watcher-rbac';
+export * from './workload-settings';
+// The classes generated from Flagger's CRD (Canary, MetricTemplate, AlertProvider and their
+// structs), as cdk8s-plus exposes Kubernetes' own under `k8s`.
+export * as flagger from '../imports/flagger.app';

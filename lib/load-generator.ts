@@ -2,9 +2,10 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Canary } from './canary';
-import { DEFAULT_RUN_AS_USER, restrictedDeployment } from './pod-security';
-import { LOADTESTER_IMAGE } from './load-tester';
-import { checkDnsLabel, checkImageReference, checkNumber, checkRunAsUser, invalid } from './validate';
+import { LoadTester } from './load-tester';
+import { restrictedDeployment, toContainerResources } from './pod-security';
+import { checkDnsLabel, checkImageReference, checkNumber, invalid } from './validate';
+import { WorkloadResources, WorkloadSecurityContext } from './workload-settings';
 
 /** Props for `LoadGenerator`. */
 export interface LoadGeneratorProps {
@@ -36,10 +37,16 @@ export interface LoadGeneratorProps {
   readonly image?: string;
 
   /**
-   * UID and GID the generator runs as.
-   * @default 10001
+   * The container's security context.
+   * @default - uid and gid 10001, read-only root filesystem, Pod Security `restricted`
    */
-  readonly runAsUser?: number;
+  readonly securityContext?: WorkloadSecurityContext;
+
+  /**
+   * CPU and memory; each field defaults on its own.
+   * @default - requests 10 millicores and 16 MiB, limits 200 millicores and 64 MiB
+   */
+  readonly resources?: WorkloadResources;
 }
 
 /**
@@ -65,29 +72,27 @@ export class LoadGenerator extends Construct {
     this.name = props.name ?? `${props.canary.name}-load-generator`;
     this.qps = props.qps ?? 10;
     const path = props.path ?? '/';
-    const uid = props.runAsUser ?? DEFAULT_RUN_AS_USER;
-    const image = props.image ?? LOADTESTER_IMAGE;
+    const image = props.image ?? LoadTester.DEFAULT_IMAGE;
     checkDnsLabel(where, 'name', this.name);
     checkNumber(where, 'qps', this.qps, 0.1, 10_000);
-    checkRunAsUser(where, uid);
     if (!/^\/[^\s'"]*$/.test(path)) throw invalid(where, 'path', path, 'must start with \'/\' and contain no spaces or quotes');
     checkImageReference(where, 'image', image);
     const canary = props.canary;
     this.targetUrl = `http://${canary.serviceName}.${canary.namespace}:${canary.port}${path}`;
 
     this.resource = restrictedDeployment(this, 'Resource', {
+      where,
       name: this.name,
-      uid,
+      securityContext: props.securityContext,
       meshInject: true,
       container: {
         name: 'hey',
         image,
         command: ['sh', '-c'],
         args: [`while true; do hey -z 1h -q ${this.qps} -c 1 ${this.targetUrl} > /dev/null; done`],
-        resources: {
-          cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
-          memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
-        },
+        resources: toContainerResources(where, props.resources, {
+          cpuRequestMillis: 10, cpuLimitMillis: 200, memoryRequest: Size.mebibytes(16), memoryLimit: Size.mebibytes(64),
+        }),
       },
     });
   }

@@ -2,11 +2,9 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Canary, CanaryWebhook, WebhookType } from './canary';
-import { DEFAULT_RUN_AS_USER, restrictedDeployment } from './pod-security';
-import { checkDnsLabel, checkImageReference, checkInt, checkNumber, checkPort, checkRunAsUser, goDuration, invalid } from './validate';
-
-/** flagger-loadtester release shipped with Flagger v1.44.0 (it also ships `hey` and a shell). */
-export const LOADTESTER_IMAGE = 'ghcr.io/fluxcd/flagger-loadtester:0.38.0';
+import { restrictedDeployment, toContainerResources } from './pod-security';
+import { checkDnsLabel, checkImageReference, checkInt, checkNumber, checkPort, claimUnique, goDuration, invalid } from './validate';
+import { WorkloadResources, WorkloadSecurityContext } from './workload-settings';
 
 /** Props for `LoadTester`. */
 export interface LoadTesterProps {
@@ -35,11 +33,18 @@ export interface LoadTesterProps {
   readonly containerPort?: number;
 
   /**
-   * UID and GID the load tester runs as. The image declares a non-numeric
-   * user, which the kubelet cannot check against runAsNonRoot.
-   * @default 10001
+   * The container's security context. The image declares a non-numeric user,
+   * which the kubelet cannot check against runAsNonRoot: a uid is always set.
+   * @default - uid and gid 10001, read-only root filesystem (with a writable
+   * `/tmp`), Pod Security `restricted`
    */
-  readonly runAsUser?: number;
+  readonly securityContext?: WorkloadSecurityContext;
+
+  /**
+   * CPU and memory; each field defaults on its own.
+   * @default - requests 10 millicores and 32 MiB, limits 1000 millicores and 512 MiB
+   */
+  readonly resources?: WorkloadResources;
 }
 
 /** Options of a rollout load test. */
@@ -85,6 +90,9 @@ export interface LoadTestOptions {
  * the split and is not measured by the proxies.
  */
 export class LoadTester extends Construct {
+  /** flagger-loadtester release shipped with Flagger v1.44.0 (it also ships `hey` and a shell). */
+  public static readonly DEFAULT_IMAGE = 'ghcr.io/fluxcd/flagger-loadtester:0.38.0';
+
   /** Name of the Deployment and Service. */
   public readonly name: string;
   /** Namespace, when known from the chart. */
@@ -102,18 +110,19 @@ export class LoadTester extends Construct {
     this.name = props.name ?? 'flagger-loadtester';
     this.port = props.port ?? 80;
     const containerPort = props.containerPort ?? 8080;
-    const uid = props.runAsUser ?? DEFAULT_RUN_AS_USER;
-    const image = props.image ?? LOADTESTER_IMAGE;
+    const image = props.image ?? LoadTester.DEFAULT_IMAGE;
     checkDnsLabel(where, 'name', this.name);
     checkPort(where, 'port', this.port);
     checkPort(where, 'containerPort', containerPort);
-    checkRunAsUser(where, uid);
     checkImageReference(where, 'image', image);
     this.namespace = Chart.of(this).namespace;
+    claimUnique(this, where, 'name', this.name, `LoadTester ${this.namespace ?? ''}/${this.name}`,
+      `is already the name of a load tester in namespace '${this.namespace ?? '(the chart has none)'}': a Deployment and a Service can exist once`);
 
     this.resource = restrictedDeployment(this, 'Resource', {
+      where,
       name: this.name,
-      uid,
+      securityContext: props.securityContext,
       meshInject: true,
       container: {
         name: 'loadtester',
@@ -124,10 +133,9 @@ export class LoadTester extends Construct {
         liveness: kplus.Probe.fromHttpGet('/healthz', { port: containerPort, periodSeconds: Duration.seconds(10) }),
         readiness: kplus.Probe.fromHttpGet('/healthz', { port: containerPort, periodSeconds: Duration.seconds(10) }),
         startup: kplus.Probe.fromTcpSocket({ port: containerPort }),
-        resources: {
-          cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(1000) },
-          memory: { request: Size.mebibytes(32), limit: Size.mebibytes(512) },
-        },
+        resources: toContainerResources(where, props.resources, {
+          cpuRequestMillis: 10, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(32), memoryLimit: Size.mebibytes(512),
+        }),
         // hey and the shell write temporary files; the root filesystem stays read-only.
         volumeMounts: [{ path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp') }],
       },
@@ -158,6 +166,10 @@ export class LoadTester extends Construct {
     const path = options.path ?? '/';
     checkNumber(where, 'loadTest.qps', qps, 0.1, 10_000);
     checkInt(where, 'loadTest.concurrency', concurrency, 1, 1000);
+    if (qps < concurrency) {
+      throw invalid(where, 'loadTest.qps', qps,
+        `must be at least concurrency (${concurrency}): hey's -q is a per-worker rate, which would fall below one request per second`);
+    }
     if (!/^\/[^\s]*$/.test(path)) throw invalid(where, 'loadTest.path', path, 'must start with \'/\' and contain no spaces');
     const duration = goDuration(where, 'loadTest.duration', options.duration ?? Duration.minutes(1));
     const target = `http://${canary.serviceName}-canary.${canary.namespace}:${canary.port}${path}`;
@@ -177,5 +189,24 @@ export class LoadTester extends Construct {
    */
   public promotionGate(canary: Canary, name = 'promotion-gate'): CanaryWebhook {
     return { name, type: WebhookType.CONFIRM_PROMOTION, url: `${this.url(canary.namespace)}gate/check` };
+  }
+
+  /**
+   * Adds `loadTest(canary, options)` to the canary's webhooks and returns it.
+   * The one-call form for every jsii language: Python, Java and .NET take a
+   * struct as the last argument of `addWebhook` as keyword arguments, so a
+   * struct returned by `loadTest` cannot be handed on as one value there.
+   */
+  public addLoadTest(canary: Canary, options: LoadTestOptions = {}): CanaryWebhook {
+    const webhook = this.loadTest(canary, options);
+    canary.addWebhook(webhook);
+    return webhook;
+  }
+
+  /** Adds `promotionGate(canary, name)` to the canary's webhooks and returns it. */
+  public addPromotionGate(canary: Canary, name = 'promotion-gate'): CanaryWebhook {
+    const webhook = this.promotionGate(canary, name);
+    canary.addWebhook(webhook);
+    return webhook;
   }
 }

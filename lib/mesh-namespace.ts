@@ -1,16 +1,22 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PodSecurityLevel } from './pod-security';
 import { checkDnsLabel, invalid } from './validate';
+
+/** Pod Security Standards levels (`pod-security.kubernetes.io/<mode>: <level>`). */
+export enum PodSecurityLevel {
+  /** Unrestricted. */
+  PRIVILEGED = 'privileged',
+  /** Prevents known privilege escalations. */
+  BASELINE = 'baseline',
+  /** Current pod hardening best practice: what the constructs' pods are built to pass. */
+  RESTRICTED = 'restricted',
+}
 
 /** Props for `MeshNamespace`. */
 export interface MeshNamespaceProps {
-  /**
-   * Name of the namespace.
-   * @default 'testapi'
-   */
-  readonly name?: string;
+  /** Name of the namespace. */
+  readonly name: string;
 
   /**
    * Annotate the namespace with `linkerd.io/inject: enabled` so that Linkerd
@@ -45,13 +51,13 @@ export class MeshNamespace extends Construct {
   /** The underlying cdk8s-plus Namespace. */
   public readonly resource: kplus.Namespace;
 
-  public constructor(scope: Construct, id: string, props: MeshNamespaceProps = {}) {
+  public constructor(scope: Construct, id: string, props: MeshNamespaceProps) {
     super(scope, id);
     const where = `MeshNamespace '${id}'`;
-    this.name = props.name ?? 'testapi';
+    this.name = props.name;
     checkDnsLabel(where, 'name', this.name);
     const level = props.podSecurity;
-    if (level !== undefined && !Object.values(PodSecurityLevel).includes(level)) {
+    if (level !== undefined && !(Object.values(PodSecurityLevel) as string[]).includes(level)) {
       throw invalid(where, 'podSecurity', level, `must be one of ${Object.values(PodSecurityLevel).join(', ')}`);
     }
 

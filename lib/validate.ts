@@ -1,4 +1,5 @@
 import { Duration } from 'cdk8s';
+import { IConstruct } from 'constructs';
 
 /**
  * Input checks shared by the constructs. Each throws a plain Error naming the
@@ -13,8 +14,17 @@ const IANA_SVC_NAME = /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Renders a value for an error message: strings quoted, everything else as JSON. */
 export function show(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
-  if (value instanceof Duration) return `${value.toMilliseconds()}ms`;
+  if (isDuration(value)) return `${value.toMilliseconds()}ms`;
   return JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * A cdk8s Duration, recognised by shape rather than `instanceof`: a user's
+ * project may hold another copy of cdk8s, and a JavaScript caller may pass a
+ * string such as '30s', which must be refused by name, not fail later.
+ */
+function isDuration(value: unknown): value is Duration {
+  return typeof value === 'object' && value !== null && typeof (value as Duration).toMilliseconds === 'function';
 }
 
 /** Builds the error every check throws: `<where>: <prop> (<value>) <rule>`. */
@@ -65,11 +75,15 @@ export function checkNumber(where: string, prop: string, value: number, min: num
   }
 }
 
+/** The WHATWG URL parser every Node.js runtime has (the library compiles without Node's types). */
+interface ParsedUrl { readonly protocol: string; readonly hostname: string }
+const WhatwgUrl = (globalThis as unknown as { URL: new (input: string) => ParsedUrl }).URL;
+
 /** An http(s) URL with a host, as Flagger's webhooks and metric providers need. */
 export function checkHttpUrl(where: string, prop: string, value: string): void {
-  let url: URL | undefined;
+  let url: ParsedUrl | undefined;
   try {
-    url = new URL(value);
+    url = typeof value === 'string' ? new WhatwgUrl(value) : undefined;
   } catch {
     url = undefined;
   }
@@ -88,6 +102,14 @@ export function checkImageRepository(where: string, prop: string, value: string)
   }
 }
 
+/** A label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit. */
+export function checkLabelValue(where: string, prop: string, value: string): void {
+  if (typeof value !== 'string' || value.length > 63 || !/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(value)) {
+    throw invalid(where, prop, value,
+      'must be a label value: at most 63 letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit');
+  }
+}
+
 /** A full container image reference (repository, tag or digest): one word. */
 export function checkImageReference(where: string, prop: string, value: string): void {
   if (typeof value !== 'string' || !/^\S+$/.test(value)) {
@@ -96,8 +118,8 @@ export function checkImageReference(where: string, prop: string, value: string):
 }
 
 /** A uid (and gid) for `runAsUser`: non-root, within Kubernetes' int32 range. */
-export function checkRunAsUser(where: string, value: number): void {
-  checkInt(where, 'runAsUser', value, 1, 2147483647);
+export function checkRunAsUser(where: string, prop: string, value: number): void {
+  checkInt(where, prop, value, 1, 2147483647);
 }
 
 /** A container image tag (Docker's grammar). */
@@ -113,6 +135,9 @@ export function checkImageTag(where: string, prop: string, value: string): void 
  * read by Go's time.ParseDuration): whole minutes as '1m', else seconds '90s'.
  */
 export function goDuration(where: string, prop: string, value: Duration, minSeconds = 1): string {
+  if (!isDuration(value)) {
+    throw invalid(where, prop, value, 'must be a Duration, for example Duration.seconds(30) (a string such as \'30s\' is not one)');
+  }
   const ms = value.toMilliseconds();
   if (!Number.isFinite(ms) || ms < minSeconds * 1000 || ms % 1000 !== 0) {
     throw invalid(where, prop, value, `must be a whole number of seconds, at least ${minSeconds}s`);
@@ -125,4 +150,25 @@ export function goDuration(where: string, prop: string, value: Duration, minSeco
 export function wholeSeconds(where: string, prop: string, value: Duration, minSeconds = 1): number {
   goDuration(where, prop, value, minSeconds);
   return value.toMilliseconds() / 1000;
+}
+
+/** Keys already claimed in one construct tree (an App), per kind of claim. */
+const claims = new WeakMap<IConstruct, Map<string, string>>();
+
+/**
+ * Refuses a second construct that would synthesize an object Kubernetes or
+ * Flagger can only have once per namespace (two Canaries for one target, two
+ * load testers with one name). Claims are kept per construct tree, so two Apps
+ * in one process (tests, benchmarks) do not see each other.
+ */
+export function claimUnique(scope: IConstruct, where: string, prop: string, value: unknown, key: string, rule: string): void {
+  const root = scope.node.root;
+  let taken = claims.get(root);
+  if (!taken) {
+    taken = new Map();
+    claims.set(root, taken);
+  }
+  const owner = taken.get(key);
+  if (owner !== undefined) throw invalid(where, prop, value, `${rule} (already used by ${owner})`);
+  taken.set(key, scope.node.path);
 }

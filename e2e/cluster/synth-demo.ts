@@ -2,7 +2,7 @@
  * Synthesizes the demo for the e2e stack: the chart of main.ts with a 10 s analysis interval
  * (Flagger re-examines a Canary once per interval, so initialization takes one interval), the
  * namespace labelled for Pod Security `restricted`, and namespace e2e-demo (testapi is left to
- * the rehearsal suites sharing the stack). Usage: node synth-demo.js <outdir>
+ * the rehearsal suites sharing the stack). Usage: node --require tsx/cjs e2e/cluster/synth-demo.ts <outdir>
  */
 import { App, Duration } from 'cdk8s';
 import { CanaryDemo } from '../../charts';

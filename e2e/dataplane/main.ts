@@ -2,7 +2,7 @@
 /**
  * CLI of the data-plane emulator (see dataplane.ts for what it emulates).
  *
- *   node build/e2e/dataplane/main.js --kubeconfig <file> [--namespace testapi]
+ *   node --require tsx/cjs e2e/dataplane/main.ts --kubeconfig <file> [--namespace testapi]
  *     [--hosts-file <file>] [--metrics 127.0.0.1:9911]
  *     [--forward flagger-loadtester.testapi:80=127.0.0.1:18080]...
  *     [--load http://api.testapi:3000/] [--load-qps 10]

@@ -118,7 +118,6 @@ export function selects(service: ServiceSummary, pod: PodSpecSummary): boolean {
     && entries.every(([k, v]) => pod.labels[k] === v);
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- custom objects arrive untyped */
 /** Gateway API HTTPRoute whose parent is a Service (Linkerd's GAMMA routing). */
 export function splitFromHTTPRoute(route: any): ServiceSplit[] {
   const namespace: string = route?.metadata?.namespace ?? 'default';
@@ -167,7 +166,6 @@ export function splitFromTrafficSplit(ts: any): ServiceSplit[] {
     rules: [{ headers: {}, backends }],
   }];
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The rule a request follows: the first whose path and headers match. */
 export function matchRule(split: ServiceSplit, path: string, headers: Readonly<Record<string, string | string[] | undefined>>): SplitRule | undefined {

@@ -80,7 +80,6 @@ export function expectedWeights(props: CanaryDemoProps): number[] {
   return [...weights, max];
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are plain JSON */
 export function synthDemo(release: Release, props: CanaryDemoProps): any[] {
   const app = new App();
   const demo = new CanaryDemo(app, { ...props, version: release.version });
@@ -92,4 +91,3 @@ export function synthDemo(release: Release, props: CanaryDemoProps): any[] {
   }
   return app.charts.flatMap((chart) => chart.toJson());
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */

@@ -44,7 +44,7 @@ function duration(flag: string, text: string): Duration {
   try {
     return Duration.millis(parseDuration(text));
   } catch (err) {
-    throw new Error(`--${flag}: ${(err as Error).message}`);
+    throw new Error(`--${flag}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -68,7 +68,7 @@ function primaryImage(stack: StackInfo): string {
  */
 function watch(stack: StackInfo, expect: Verdict, timeoutS: number, since: Date, timeline: Timeline): Promise<number> {
   const child = spawn(process.execPath, [
-    path.join(REPO, 'build/watch/cli.js'), CANARY, '-n', NAMESPACE, '--expect', expect,
+    path.join(REPO, 'watch/build/cli.js'), CANARY, '-n', NAMESPACE, '--expect', expect,
     '--since', since.toISOString().replace(/\.\d+Z$/, 'Z'),
     '--timeout', `${timeoutS}s`, '--kubeconfig', stack.kubeconfig, '--no-color',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** The repository root, from the compiled (build/e2e/rehearse) or the source (e2e/rehearse) folder. */
+/** The repository root: the nearest folder up with a package.json. */
 export const REPO = ((dir: string): string => {
   while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
   return dir;
@@ -119,7 +119,7 @@ export async function startRehearsalParts(stack: StackInfo, namespace = 'testapi
       '-port', String(LOADTESTER_PORT), '-timeout', '1h', '-log-level', 'info']);
   }
   if (!isAlive('dataplane')) {
-    component(['start', 'dataplane', '--', process.execPath, path.join(REPO, 'build/e2e/dataplane/main.js'),
+    component(['start', 'dataplane', '--', process.execPath, '--require', require.resolve('tsx/cjs'), path.join(REPO, 'e2e/dataplane/main.ts'),
       '--kubeconfig', stack.kubeconfig, '--namespace', namespace, '--hosts-file', stack.hostsFile,
       '--pod-prefix', `127.${LOOPBACK_NET}.10`, '--service-prefix', `127.${LOOPBACK_NET}.20`,
       '--metrics', DATAPLANE_METRICS,

@@ -14,10 +14,12 @@ function demo(props: CanaryDemoProps = {}): { app: App; objects: Json[]; demo: C
 }
 
 /** Objects without the pod template image, for comparing releases. */
-function withoutImages(objects: Json[]): Json[] {
+/** The objects without what a release changes: images and the app.kubernetes.io/version labels. */
+function withoutRelease(objects: Json[]): Json[] {
   const copy = JSON.parse(JSON.stringify(objects)) as Json[];
   for (const o of copy) {
     for (const c of o.spec?.template?.spec?.containers ?? []) delete c.image;
+    for (const meta of [o.metadata, o.spec?.template?.metadata]) delete meta?.labels?.['app.kubernetes.io/version'];
   }
   return copy;
 }
@@ -104,13 +106,16 @@ describe('CanaryDemo', () => {
   });
 
   describe('version switch', () => {
-    test.each(['2.0', '3.0'])('1.0 -> %s changes only the api pod template image', (version) => {
+    test.each(['2.0', '3.0'])('1.0 -> %s changes only the api image and version labels; the selector stays', (version) => {
       const v1 = demo({ version: '1.0' }).objects;
       const v2 = demo({ version }).objects;
-      expect(withoutImages(v2)).toEqual(withoutImages(v1));
+      expect(withoutRelease(v2)).toEqual(withoutRelease(v1));
       const changed = v2.filter((o, i) => JSON.stringify(o) !== JSON.stringify(v1[i]));
       expect(changed.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Deployment/api']);
       expect(changed[0].spec.template.spec.containers[0].image).toBe(`cyrilbkr/testapp:${version}`);
+      expect(changed[0].metadata.labels['app.kubernetes.io/version']).toBe(version);
+      expect(changed[0].spec.template.metadata.labels['app.kubernetes.io/version']).toBe(version);
+      expect(changed[0].spec.selector).toEqual({ matchLabels: { app: 'api' } });
     });
 
     test.each(['latest', '', '2', 'v2.0', '2.0-rc1', ' 2.0'])('rejects version %j with a clear message', (version) => {

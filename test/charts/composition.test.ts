@@ -1,7 +1,7 @@
 import { Chart, ChartProps, Duration, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  Canary, CanaryProvider, LinkerdMetricTemplates, LoadGenerator, LoadTester, MeshNamespace, TestApiWorkload,
+  Canary, CanaryProvider, CanaryTarget, LinkerdMetricTemplates, LoadGenerator, LoadTester, MeshNamespace,
 } from '../../lib';
 import { podTemplates, restrictedViolations } from '../schema/pod-security';
 import { find, only } from '../schema/synth';
@@ -15,10 +15,9 @@ class ShopChart extends Chart {
     const tester = new LoadTester(this, 'Tester', { name: 'shop-loadtester' });
     const services: Array<[string, number, CanaryProvider]> = [['orders', 8080, CanaryProvider.GATEWAY_API_V1BETA1], ['payments', 9090, CanaryProvider.LINKERD]];
     for (const [name, port, provider] of services) {
-      const workload = new TestApiWorkload(this, `${name}-workload`, { name, port, image: 'registry.local:5000/shop', version: '1.4.2', readinessPath: '/readyz' });
+      const workload = new CanaryTarget(this, `${name}-workload`, { name, port, image: 'registry.local:5000/shop', version: '1.4.2', readinessPath: '/readyz' });
       const canary = new Canary(this, `${name}-canary`, {
-        targetName: workload.name,
-        port: workload.port,
+        target: workload,
         targetPort: workload.portName,
         provider,
         interval: Duration.seconds(30),
@@ -82,8 +81,8 @@ describe('constructs inside a user\'s own chart', () => {
 
   test('a chart without a namespace works when the constructs are told theirs', () => {
     const chart = new Chart(Testing.app(), 'bare');
-    const api = new TestApiWorkload(chart, 'api', { name: 'web' });
-    const canary = new Canary(chart, 'canary', { targetName: api.name, port: api.port, namespace: 'team-a' });
+    const api = new CanaryTarget(chart, 'api', { name: 'web', image: 'registry.local/web', version: '1' });
+    const canary = new Canary(chart, 'canary', { target: api, namespace: 'team-a' });
     const templates = new LinkerdMetricTemplates(chart, 'templates', { namespace: 'team-a' });
     canary.addMetric(templates.successRate());
     const objs = Testing.synth(chart);

@@ -3,9 +3,9 @@ import { only, synthWith } from '../schema/synth';
 import { expectSchemaValid } from '../schema/validate';
 
 describe('MeshNamespace', () => {
-  test('defaults: testapi, Linkerd injection, no Pod Security labels', () => {
-    const objects = synthWith((c) => new MeshNamespace(c, 'ns'), null);
-    expect(objects).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'testapi', annotations: { 'linkerd.io/inject': 'enabled' } }, spec: {} }]);
+  test('defaults: Linkerd injection, no Pod Security labels', () => {
+    const objects = synthWith((c) => new MeshNamespace(c, 'ns', { name: 'shop' }), null);
+    expect(objects).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', annotations: { 'linkerd.io/inject': 'enabled' } }, spec: {} }]);
     expectSchemaValid(objects);
   });
 
@@ -16,7 +16,7 @@ describe('MeshNamespace', () => {
   });
 
   test('podSecurity sets enforce, audit and warn labels', () => {
-    const ns = only(synthWith((c) => new MeshNamespace(c, 'ns', { podSecurity: PodSecurityLevel.RESTRICTED, labels: { team: 'a' } })), 'Namespace');
+    const ns = only(synthWith((c) => new MeshNamespace(c, 'ns', { name: 'shop', podSecurity: PodSecurityLevel.RESTRICTED, labels: { team: 'a' } })), 'Namespace');
     expect(ns.metadata.labels).toEqual({
       'team': 'a',
       'pod-security.kubernetes.io/enforce': 'restricted',
@@ -26,13 +26,13 @@ describe('MeshNamespace', () => {
   });
 
   test('injection can be turned off', () => {
-    const ns = only(synthWith((c) => new MeshNamespace(c, 'ns', { linkerdInject: false })), 'Namespace');
+    const ns = only(synthWith((c) => new MeshNamespace(c, 'ns', { name: 'shop', linkerdInject: false })), 'Namespace');
     expect(ns.metadata.annotations ?? {}).not.toHaveProperty('linkerd.io/inject');
   });
 
   test('primary child is Resource', () => {
     synthWith((c) => {
-      const ns = new MeshNamespace(c, 'ns');
+      const ns = new MeshNamespace(c, 'ns', { name: 'shop' });
       expect(ns.node.defaultChild?.node.id).toBe('Resource');
     });
   });

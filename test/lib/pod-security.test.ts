@@ -1,30 +1,46 @@
-import { DEFAULT_RUN_AS_USER, restrictedDeployment, restrictedSecurityContext } from '../../lib';
+import { Size } from 'cdk8s';
+import { restrictedDeployment, toContainerResources, toContainerSecurityContext } from '../../lib/pod-security';
 import { restrictedViolations } from '../schema/pod-security';
 import { only, synthWith } from '../schema/synth';
 import { expectSchemaValid } from '../schema/validate';
 
 describe('pod security helpers', () => {
-  test('restrictedSecurityContext: explicit non-root uid, no escalation, no capabilities, RuntimeDefault seccomp', () => {
-    expect(DEFAULT_RUN_AS_USER).toBe(10001);
-    expect(restrictedSecurityContext(20000)).toMatchObject({
-      ensureNonRoot: true, user: 20000, group: 20000, allowPrivilegeEscalation: false, privileged: false,
+  test('toContainerSecurityContext: explicit non-root uid, no escalation, no capabilities, RuntimeDefault seccomp', () => {
+    expect(toContainerSecurityContext('t', undefined)).toEqual({
+      ensureNonRoot: true, user: 10001, group: 10001, allowPrivilegeEscalation: false, privileged: false,
       readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
     });
+    expect(toContainerSecurityContext('t', { runAsUser: 20000 })).toMatchObject({ user: 20000, group: 20000 });
+    expect(toContainerSecurityContext('t', { runAsUser: 20000, runAsGroup: 5 })).toMatchObject({ user: 20000, group: 5 });
   });
 
-  test('restrictedDeployment selects on app, passes restricted, injects only when asked', () => {
+  test('toContainerResources: each given field replaces its default, the rest stay', () => {
+    const defaults = { cpuRequestMillis: 10, cpuLimitMillis: 20, memoryRequest: Size.mebibytes(1), memoryLimit: Size.mebibytes(2) };
+    const r = toContainerResources('t', { cpuLimitMillis: 500, memoryLimit: undefined }, defaults);
+    expect(r.cpu?.request?.amount).toBe('10m');
+    expect(r.cpu?.limit?.amount).toBe('500m');
+    expect(r.memory?.limit?.toMebibytes()).toBe(2);
+  });
+
+  test('restrictedDeployment selects on app alone, passes restricted, injects only when asked', () => {
     const objects = synthWith((c) => {
-      restrictedDeployment(c, 'a', { name: 'plain', uid: 10001, container: { image: 'busybox' } });
-      restrictedDeployment(c, 'b', { name: 'meshed', uid: 10002, replicas: 2, meshInject: true, container: { image: 'busybox' } });
+      restrictedDeployment(c, 'a', { where: 'a', name: 'plain', container: { image: 'busybox' } });
+      restrictedDeployment(c, 'b', {
+        where: 'b', name: 'meshed', labels: { 'app.kubernetes.io/name': 'meshed', 'app': 'ignored' }, securityContext: { runAsUser: 10002 },
+        replicas: 2, meshInject: true, container: { image: 'busybox' },
+      });
     });
     expectSchemaValid(objects);
     const plain = only(objects, 'Deployment', 'plain');
     const meshed = only(objects, 'Deployment', 'meshed');
     expect(plain.spec.selector).toEqual({ matchLabels: { app: 'plain' } });
+    expect(plain.spec.replicas).toBe(1);
     expect(plain.spec.template.metadata.annotations ?? {}).not.toHaveProperty('linkerd.io/inject');
+    expect(meshed.spec.selector).toEqual({ matchLabels: { app: 'meshed' } });
+    expect(meshed.spec.template.metadata.labels).toMatchObject({ 'app': 'meshed', 'app.kubernetes.io/name': 'meshed' });
     expect(meshed.spec.template.metadata.annotations).toEqual({ 'linkerd.io/inject': 'enabled' });
     expect(meshed.spec.replicas).toBe(2);
-    expect(meshed.spec.template.spec.securityContext).toMatchObject({ runAsUser: 10002, runAsNonRoot: true });
+    expect(meshed.spec.template.spec.securityContext).toMatchObject({ runAsUser: 10002, runAsGroup: 10002, runAsNonRoot: true });
     for (const d of [plain, meshed]) {
       expect(restrictedViolations(d.spec.template.spec)).toEqual([]);
       expect(d.spec.template.spec.containers[0].imagePullPolicy).toBe('IfNotPresent');

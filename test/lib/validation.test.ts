@@ -1,18 +1,28 @@
-import { Duration, Testing } from 'cdk8s';
+import { Chart, Duration, Size, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { CanaryDemo } from '../../charts';
 import {
-  Canary, CanaryProps, CanaryProvider, LinkerdMetricTemplates, LoadGenerator, LoadTester, MeshNamespace, PodSecurityLevel,
-  TestApiWorkload, WebhookType,
+  Canary, CanaryProps, CanaryProvider, CanaryTarget, CanaryTargetProps, LinkerdMetricTemplates, LoadGenerator, LoadTester, MeshNamespace,
+  PodSecurityLevel, WebhookType,
 } from '../../lib';
 import { testChart } from '../schema/synth';
 
-const canary = (props: Partial<CanaryProps>, scope: Construct = testChart()) =>
-  new Canary(scope, 'c', { targetName: 'api', port: 3000, ...props });
+const canary = (props: Partial<CanaryProps>, scope: Construct = testChart(), id = 'c') =>
+  new Canary(scope, id, { targetName: 'api', port: 3000, ...props });
+const withScope = (fn: (scope: Construct) => unknown) => () => fn(testChart());
 const withCanary = (fn: (c: Canary, scope: Construct) => void) => () => {
   const scope = testChart();
   fn(canary({}, scope), scope);
 };
+const workload = (props: Partial<CanaryTargetProps>, scope: Construct = testChart()) =>
+  new CanaryTarget(scope, 'w', { name: 'api', image: 'registry.local/api', version: '1.0', ...props });
+const twice = (build: (scope: Construct, i: number) => unknown) => () => {
+  const scope = testChart();
+  build(scope, 1);
+  build(scope, 2);
+};
+// A JavaScript caller (or a cast) can hand over what the types forbid.
+const loose = <T>(value: unknown) => value as T;
 const metric = { name: 'm', templateRef: { name: 't' }, thresholdRange: { min: 1 } };
 const hook = { name: 'w', url: 'http://flagger-loadtester.testapi/' };
 
@@ -63,16 +73,44 @@ const cases: Array<[string, () => unknown, RegExp]> = [
   ['latency 0', () => new LinkerdMetricTemplates(testChart(), 't').latencyP99({ maxMs: 0 }), /latencyP99\.maxMs \(0\) must be a number from 1 to 3600000/],
   ['Prometheus address not a URL', () => new LinkerdMetricTemplates(testChart(), 't', { prometheusAddress: 'prometheus:9090' }), /prometheusAddress \('prometheus:9090'\) must be an absolute http/],
   ['templates without namespace', () => new LinkerdMetricTemplates(testChart(null), 't'), /namespace \(undefined\) must be set/],
-  ['workload name not DNS-1123', () => new TestApiWorkload(testChart(), 'w', { name: 'API' }), /name \('API'\) must be a DNS-1123 label/],
-  ['workload port out of range', () => new TestApiWorkload(testChart(), 'w', { port: 65536 }), /port \(65536\) must be an integer from 1 to 65535/],
-  ['workload port name too long', () => new TestApiWorkload(testChart(), 'w', { portName: 'http-port-number-one' }), /portName \('http-port-number-one'\) must be an IANA service name/],
-  ['image with a tag', () => new TestApiWorkload(testChart(), 'w', { image: 'cyrilbkr/testapp:1.0' }), /image \('cyrilbkr\/testapp:1\.0'\) must be an image repository without tag or digest/],
-  ['version not a tag', () => new TestApiWorkload(testChart(), 'w', { version: '1.0 beta' }), /version \('1\.0 beta'\) must be an image tag/],
-  ['replicas negative', () => new TestApiWorkload(testChart(), 'w', { replicas: -1 }), /replicas \(-1\) must be an integer from 0 to 1000/],
-  ['runAsUser root', () => new TestApiWorkload(testChart(), 'w', { runAsUser: 0 }), /runAsUser \(0\) must be an integer from 1 to 2147483647/],
-  ['probe path relative', () => new TestApiWorkload(testChart(), 'w', { livenessPath: 'healthz' }), /livenessPath \('healthz'\) must be an absolute URL path/],
+  ['workload name not DNS-1123', () => workload({ name: 'API' }), /name \('API'\) must be a DNS-1123 label/],
+  ['workload port out of range', () => workload({ port: 65536 }), /port \(65536\) must be an integer from 1 to 65535/],
+  ['workload port name too long', () => workload({ portName: 'http-port-number-one' }), /portName \('http-port-number-one'\) must be an IANA service name/],
+  ['image with a tag', () => workload({ image: 'cyrilbkr/testapp:1.0' }), /image \('cyrilbkr\/testapp:1\.0'\) must be an image repository without tag or digest/],
+  ['version not a tag', () => workload({ version: '1.0 beta' }), /version \('1\.0 beta'\) must be an image tag/],
+  ['version not a label value', () => workload({ version: '1.0-' }), /version \('1\.0-'\) must be a label value/],
+  ['replicas negative', () => workload({ replicas: -1 }), /replicas \(-1\) must be an integer from 0 to 1000/],
+  ['runAsUser root', () => workload({ securityContext: { runAsUser: 0 } }), /securityContext\.runAsUser \(0\) must be an integer from 1 to 2147483647/],
+  ['runAsGroup root', () => workload({ securityContext: { runAsGroup: 0 } }), /securityContext\.runAsGroup \(0\) must be an integer from 1 to 2147483647/],
+  ['readOnlyRootFilesystem not boolean', () => workload({ securityContext: loose({ readOnlyRootFilesystem: 'no' }) }), /securityContext\.readOnlyRootFilesystem \('no'\) must be true or false/],
+  ['cpu request above limit', () => workload({ resources: { cpuRequestMillis: 500, cpuLimitMillis: 100 } }), /resources\.cpuRequestMillis \(500\) must not exceed cpuLimitMillis \(100\)/],
+  ['cpu fractional millicores', () => workload({ resources: { cpuLimitMillis: 0.5 } }), /resources\.cpuLimitMillis \(0\.5\) must be an integer from 1 to 1000000/],
+  ['memory request above limit', () => workload({ resources: { memoryRequest: Size.gibibytes(1) } }), /resources\.memoryRequest \('1024Mi'\) must not exceed memoryLimit \(128Mi\)/],
+  ['memory as a string', () => workload({ resources: loose({ memoryLimit: '128Mi' }) }), /resources\.memoryLimit \('128Mi'\) must be a Size, for example Size\.mebibytes\(64\)/],
+  ['probe path relative', () => workload({ livenessPath: 'healthz' }), /livenessPath \('healthz'\) must be an absolute URL path/],
+  ['interval as a string (JavaScript)', () => canary({ interval: loose('30s') }), /interval \('30s'\) must be a Duration, for example Duration\.seconds\(30\)/],
+  ['metric interval as a number (JavaScript)', withCanary((c) => c.addMetric({ ...metric, interval: loose(60) })), /metrics\[0\]\.interval \(60\) must be a Duration/],
+  ['load test duration as a string (JavaScript)', withCanary((c, s) => new LoadTester(s, 'l').loadTest(c, { duration: loose('1m') })), /loadTest\.duration \('1m'\) must be a Duration/],
+  ['two Canaries for one target', twice((s, i) => canary({ name: `c${i}`, serviceName: `svc${i}` }, s, `c${i}`)), /Canary 'c2': targetName \('api'\) already has a Canary in namespace 'testapi'.*already used by test\/c1/],
+  ['two Canaries for one target, in two charts', () => {
+    const app = Testing.app();
+    canary({}, new Chart(app, 'one', { namespace: 'shop' }));
+    canary({}, new Chart(app, 'two', { namespace: 'shop' }));
+  }, /targetName \('api'\) already has a Canary in namespace 'shop':.*already used by one\/c\)/],
+  ['two Canaries with one name', twice((s, i) => canary({ targetName: `api${i}`, serviceName: `svc${i}`, name: 'release' }, s, `c${i}`)), /name \('release'\) is already the name of a Canary in namespace 'testapi'/],
+  ['two Canaries with one serviceName', twice((s, i) => canary({ targetName: `api${i}`, serviceName: 'svc' }, s, `c${i}`)), /serviceName \('svc'\) already names the Services of another Canary/],
+  ['two load testers with one name', twice((s, i) => new LoadTester(s, `l${i}`)), /LoadTester 'l2': name \('flagger-loadtester'\) is already the name of a load tester in namespace 'testapi'/],
+  ['target and targetName', () => canary({ target: workload({}) , targetName: 'api' }), /targetName \('api'\) cannot be combined with target/],
+  ['neither target nor targetName', () => canary({ targetName: undefined }), /targetName \(undefined\) must be set when there is no target/],
+  ['no port without target', () => canary({ port: undefined }), /port \(undefined\) must be set when there is no target/],
+  ['targetPort not the target\'s container port', withScope((s) => canary({ target: workload({ port: 3000 }, s), targetName: undefined, targetPort: 8080 }, s)),
+    /targetPort \(8080\) does not match target 'api', whose container port is 3000 \('http'\)/],
+  ['targetPort name not the target\'s port name', withScope((s) => canary({ target: workload({ port: 3000 }, s), targetName: undefined, targetPort: 'web' }, s)),
+    /targetPort \('web'\) does not match target 'api'/],
+  ['targetPort neither number nor name', () => canary({ targetPort: loose(true) }), /targetPort \(true\) must be a port number or a port name/],
+  ['load test qps below concurrency', withCanary((c, s) => new LoadTester(s, 'l').loadTest(c, { qps: 3, concurrency: 4 })), /loadTest\.qps \(3\) must be at least concurrency \(4\): hey's -q is a per-worker rate/],
   ['namespace name invalid', () => new MeshNamespace(testChart(null), 'n', { name: '-testapi' }), /name \('-testapi'\) must be a DNS-1123 label/],
-  ['unknown Pod Security level', () => new MeshNamespace(testChart(null), 'n', { podSecurity: 'strict' as PodSecurityLevel }), /podSecurity \('strict'\) must be one of privileged, baseline, restricted/],
+  ['unknown Pod Security level', () => new MeshNamespace(testChart(null), 'n', { name: 'shop', podSecurity: 'strict' as PodSecurityLevel }), /podSecurity \('strict'\) must be one of privileged, baseline, restricted/],
   ['load tester port', () => new LoadTester(testChart(), 'l', { containerPort: 0 }), /containerPort \(0\) must be an integer from 1 to 65535/],
   ['load test concurrency 0', withCanary((c, s) => new LoadTester(s, 'l').loadTest(c, { concurrency: 0 })), /loadTest\.concurrency \(0\) must be an integer from 1 to 1000/],
   ['load test duration under 1s', withCanary((c, s) => new LoadTester(s, 'l').loadTest(c, { duration: Duration.millis(100) })), /loadTest\.duration \(100ms\) must be a whole number of seconds/],

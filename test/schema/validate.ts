@@ -14,7 +14,7 @@ import { Yaml } from 'cdk8s';
  *   kubernetes-models (ajv-generated validators).
  */
 
-// The CRDs beside the sources, whether this runs from test/ (jest) or build/test/.
+// The CRDs beside the sources.
 const CRD_DIR = [path.join(__dirname, '..', '..', 'imports', 'crds'), path.join(__dirname, '..', '..', '..', 'imports', 'crds')]
   .find((dir) => fs.existsSync(dir)) ?? 'imports/crds';
 
@@ -90,6 +90,8 @@ export function schemaErrors(obj: Json): string[] {
   }
   let model: any;
   try {
+    // kubernetes-models ships one module per kind: which one is known only from the object.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     model = require(modelPath(apiVersion, kind))[kind];
   } catch {
     return [`${apiVersion} ${kind}: no schema known (not a Kubernetes kind nor one of the CRDs in imports/crds)`];
