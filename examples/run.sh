@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# npm run test:consumers: installs what `npm run package` wrote, as users get it (no workspace links):
+#  - TypeScript: examples/typescript with the library tarball and its own cdk8s, constructs and
+#    cdk8s-plus-28 at the LOWEST and at the HIGHEST version of each peer range the registry serves
+#    (two runs); compiled with skipLibCheck false; one copy of cdk8s; the user's chart checked;
+#  - Python: a virtual environment with the wheel and cdk8s from PyPI runs examples/python/app.py,
+#    whose YAML must equal the TypeScript synth of the same props object for object;
+#  - the CLI: `npx canary-watch --help` from its tarball.
+# Runs on whichever node is first on PATH (scripts/node24.sh puts Node 24 there).
+set -uo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+if ! ls dist/js/cdk8s-canary-*.tgz dist/js/canary-watch-*.tgz dist/python/*.whl >/dev/null 2>&1; then
+  npm run --silent package >/dev/null || { echo "consumers: 0 passed, 1 failed (npm run package failed)"; exit 1; }
+fi
+lib_tgz="$(ls "$repo"/dist/js/cdk8s-canary-*.tgz)"
+cli_tgz="$(ls "$repo"/dist/js/canary-watch-*.tgz)"
+wheel="$(ls "$repo"/dist/python/*.whl)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-canary-consumers.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+node_version="$(node --version)"
+
+check() { # check <name> <command...>: runs a step, logs its output, counts it
+  local name="$1"; shift
+  local log="$work/$(echo "$name" | tr -c 'a-zA-Z0-9' '-').log"
+  local t0=$SECONDS
+  if ("$@") >"$log" 2>&1; then
+    passed=$((passed + 1)); echo "ok   $name ($((SECONDS - t0))s) $(tail -n 1 "$log")"
+  else
+    failed=$((failed + 1)); echo "FAIL $name ($((SECONDS - t0))s)"; sed 's/^/     /' "$log" | tail -n 40
+  fi
+}
+
+# Lowest and highest version the registry serves within a peer range of the library.
+peer_range() { node -p "require('./package.json').peerDependencies['$1']"; }
+served() { # served <package> lowest|highest
+  npm view "$1@$(peer_range "$1")" version --json | node -e '
+    const semver = require("semver");
+    const v = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const all = (Array.isArray(v) ? v : [v]).sort(semver.compare);
+    console.log(process.argv[1] === "lowest" ? all[0] : all[all.length - 1]);' "$2"
+}
+
+typescript_user() { # typescript_user <label> <cdk8s> <constructs> <cdk8s-plus-28>
+  local dir="$work/ts-$1"
+  cp -r examples/typescript "$dir" && cd "$dir" || return 1
+  npm install --no-audit --no-fund --loglevel=error "$lib_tgz" "cdk8s@$2" "constructs@$3" "cdk8s-plus-28@$4" \
+    typescript@~5.9.3 @types/node@^20.19.43 || return 1
+  local copies; copies="$(npm ls cdk8s --all --parseable | sort -u | wc -l)"
+  [[ "$copies" == 1 ]] || { echo "expected one copy of cdk8s, found $copies"; npm ls cdk8s --all; return 1; }
+  node -e 'for (const p of ["cdk8s", "constructs", "cdk8s-plus-28"]) console.log(p, require(p + "/package.json").version)'
+  npx tsc -p tsconfig.json || return 1
+  node build/main.js "$dir/out" || return 1
+  node "$repo/examples/check.js" shop "$dir/out/shop" || return 1
+  echo "cdk8s $2, constructs $3, cdk8s-plus-28 $4: compiled (skipLibCheck false), one cdk8s, synthesized"
+}
+
+python_user() {
+  python3 -m venv "$work/venv" || return 1
+  "$work/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" || return 1
+  "$work/venv/bin/pip" list --disable-pip-version-check 2>/dev/null | grep -Ei '^(cdk8s|constructs|jsii) '
+  "$work/venv/bin/python" examples/python/app.py "$work/py-out" || return 1
+  node examples/check.js same "$work/py-out" "$work/ts-highest/out/demo"
+}
+
+cli_user() {
+  mkdir "$work/cli" && cd "$work/cli" || return 1
+  npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$cli_tgz" || return 1
+  [[ ! -e node_modules/cdk8s-canary ]] || { echo "the CLI must not pull in the library"; return 1; }
+  local out; out="$(npx canary-watch --help)" || return 1
+  echo "$out" | head -n 3
+  grep -q 'canary-watch' <<<"$out" && grep -q -- '--timeout' <<<"$out" || { echo "usage text missing"; return 1; }
+  echo "npx canary-watch --help: usage printed, exit 0"
+}
+
+echo "[consumers] node $node_version, library $(basename "$lib_tgz"), CLI $(basename "$cli_tgz"), wheel $(basename "$wheel")"
+low=("$(served cdk8s lowest)" "$(served constructs lowest)" "$(served cdk8s-plus-28 lowest)")
+high=("$(served cdk8s highest)" "$(served constructs highest)" "$(served cdk8s-plus-28 highest)")
+check "typescript user, peers at their lowest" typescript_user lowest "${low[@]}"
+check "typescript user, peers at their highest" typescript_user highest "${high[@]}"
+check "python user, same objects as typescript" python_user
+check "canary-watch from its tarball" cli_user
+echo "consumers (node $node_version): $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
