@@ -5,7 +5,6 @@
  * the Canary. The tests in this file run in order and build on each other.
  */
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import {
   apply, eventually, getObject, KUBECONFIG, KubeObject, kubectlOk, readManifests, relocate, resourceOf, sameName, synthDir,
@@ -140,8 +139,9 @@ describe('demo charts on the real API server', () => {
     await eventually('api scaled to zero', 60_000, () => getObject('deployment', 'api', ns)?.spec.replicas === 0);
   });
 
-  const watcher = path.resolve(__dirname, '..', 'build', 'watch', 'cli.js');
-  (fs.existsSync(watcher) ? test : test.skip)('the watcher reports the initialized Canary', () => {
+  // The packaged CLI, built by e2e/run.sh (`npm run build -w canary-watch`).
+  const watcher = path.resolve(__dirname, '..', 'watch', 'build', 'cli.js');
+  test('the watcher reports the initialized Canary', () => {
     // --current: the Canary is already Initialized when the watcher starts.
     const r = spawnSync(process.execPath, [watcher, 'api', '-n', ns, '--expect', 'initialized', '--current',
       '--timeout', '60s', '--kubeconfig', KUBECONFIG, '--output', 'json', '--no-color'], { encoding: 'utf8', timeout: 90_000 });

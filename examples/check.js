@@ -2,6 +2,7 @@
 // Assertions of the consumer tests (examples/run.sh), on synthesized YAML:
 //   node examples/check.js shop <dir>        the user's chart: two canaried services, nothing Flagger owns
 //   node examples/check.js same <a> <b>      two syntheses are identical object for object
+//   node examples/check.js quickstart <dir>  the README's quick start: a Deployment, its Canary, two templates, a load tester
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -31,6 +32,19 @@ function shop(dir) {
   return `${objects.length} objects, 2 Canaries`;
 }
 
+function quickstart(dir) {
+  const objects = Object.values(load(dir)).flat();
+  assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+    'Canary/api', 'Deployment/api', 'Deployment/flagger-loadtester',
+    'MetricTemplate/linkerd-4xx-percentage', 'MetricTemplate/linkerd-latency-p99', 'MetricTemplate/linkerd-success-rate',
+    'Service/flagger-loadtester',
+  ]);
+  const canary = objects.find((o) => o.kind === 'Canary');
+  assert.deepEqual(canary.spec.analysis.metrics.map((m) => m.name), ['success-rate', '4xx-percentage']);
+  assert.equal(canary.spec.analysis.webhooks[0].metadata.cmd, 'hey -z 1m -q 5 -c 2 http://api-canary.shop:8080/');
+  return `${objects.length} objects`;
+}
+
 function same(a, b) {
   const left = load(a);
   const right = load(b);
@@ -47,9 +61,9 @@ function same(a, b) {
 }
 
 const [mode, ...dirs] = process.argv.slice(2);
-const checks = { shop, same };
+const checks = { shop, same, quickstart };
 if (!checks[mode]) {
-  console.error('usage: check.js shop <dir> | same <a> <b>');
+  console.error('usage: check.js shop <dir> | same <a> <b> | quickstart <dir>');
   process.exit(2);
 }
 console.log(checks[mode](...dirs));

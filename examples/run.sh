@@ -5,14 +5,19 @@
 #    (two runs); compiled with skipLibCheck false; one copy of cdk8s; the user's chart checked;
 #  - Python: a virtual environment with the wheel and cdk8s from PyPI runs examples/python/app.py,
 #    whose YAML must equal the TypeScript synth of the same props object for object;
+#  - the README's quick starts (TypeScript, Python) as they stand: the same objects from both;
 #  - the CLI: `npx canary-watch --help` from its tarball.
-# Runs on whichever node is first on PATH (scripts/node24.sh puts Node 24 there).
+# Runs on whichever node is first on PATH (scripts/on-node.sh 24 ... puts Node 24 there).
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-if ! ls dist/js/cdk8s-canary-*.tgz dist/js/canary-watch-*.tgz dist/python/*.whl >/dev/null 2>&1; then
+# Packs first, so what is tested is the current sources; --use-dist tests dist/ as it is (CI packs once
+# and runs this on three Node versions).
+if [[ "${1:-}" != --use-dist ]]; then
   npm run --silent package >/dev/null || { echo "consumers: 0 passed, 1 failed (npm run package failed)"; exit 1; }
 fi
+ls dist/js/cdk8s-canary-*.tgz dist/js/canary-watch-*.tgz dist/python/*.whl >/dev/null \
+  || { echo "consumers: 0 passed, 1 failed (no packages in dist/: npm run package)"; exit 1; }
 lib_tgz="$(ls "$repo"/dist/js/cdk8s-canary-*.tgz)"
 cli_tgz="$(ls "$repo"/dist/js/canary-watch-*.tgz)"
 wheel="$(ls "$repo"/dist/python/*.whl)"
@@ -47,6 +52,9 @@ typescript_user() { # typescript_user <label> <cdk8s> <constructs> <cdk8s-plus-2
   cp -r examples/typescript "$dir" && cd "$dir" || return 1
   npm install --no-audit --no-fund --loglevel=error "$lib_tgz" "cdk8s@$2" "constructs@$3" "cdk8s-plus-28@$4" \
     typescript@~5.9.3 @types/node@^20.19.43 || return 1
+  node -e 'const p = require("cdk8s-canary/package.json");
+    if (Object.keys(p.dependencies ?? {}).length) throw new Error("runtime dependencies: " + Object.keys(p.dependencies));' || return 1
+  [[ ! -e node_modules/@kubernetes/client-node ]] || { echo "client-node was installed with the library"; return 1; }
   local copies; copies="$(npm ls cdk8s --all --parseable | sort -u | wc -l)"
   [[ "$copies" == 1 ]] || { echo "expected one copy of cdk8s, found $copies"; npm ls cdk8s --all; return 1; }
   node -e 'for (const p of ["cdk8s", "constructs", "cdk8s-plus-28"]) console.log(p, require(p + "/package.json").version)'
@@ -64,6 +72,18 @@ python_user() {
   node examples/check.js same "$work/py-out" "$work/ts-highest/out/demo"
 }
 
+readme_quick_starts() { # the README's two quick starts, run as they stand, must write the same objects
+  local ts="$work/ts-highest" out="$work/readme"
+  mkdir -p "$out/ts" "$out/py"
+  node examples/readme-block.js '### Quick start in TypeScript' > "$ts/src/readme-quick-start.ts" || return 1
+  node examples/readme-block.js '### Quick start in Python' > "$out/quick_start.py" || return 1
+  (cd "$ts" && npx tsc -p tsconfig.json) || return 1
+  (cd "$out/ts" && node "$ts/build/readme-quick-start.js") || return 1
+  (cd "$out/py" && "$work/venv/bin/python" "$out/quick_start.py") || return 1
+  node examples/check.js quickstart "$out/ts/dist" || return 1
+  node examples/check.js same "$out/py/dist" "$out/ts/dist"
+}
+
 cli_user() {
   mkdir "$work/cli" && cd "$work/cli" || return 1
   npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$cli_tgz" || return 1
@@ -74,12 +94,32 @@ cli_user() {
   echo "npx canary-watch --help: usage printed, exit 0"
 }
 
+library_contents() { # the library tarball ships compiled JS, declarations and the jsii assembly, and no sources
+  local files; files="$(tar tzf "$lib_tgz")"
+  for f in package/.jsii package/build/lib/index.js package/build/lib/index.d.ts package/build/imports/flagger.app.js package/LICENSE; do
+    grep -qx "$f" <<<"$files" || { echo "missing $f"; return 1; }
+  done
+  ! grep -E '\.ts$' <<<"$files" | grep -vE '\.d\.ts$' || { echo "TypeScript sources shipped"; return 1; }
+  ! grep -E 'gateway|smi-spec|\.map$' <<<"$files" || { echo "unused generated classes or dangling source maps shipped"; return 1; }
+  echo "$(wc -l <<<"$files") files: compiled JS, .d.ts, .jsii, LICENSE; no sources, no maps, no Gateway API or SMI classes"
+}
+
+synth_keeps_packages() { # dist/*.k8s.yaml and the packages side by side after npm run synth
+  bash scripts/synth.sh >/dev/null || return 1
+  ls dist/*.k8s.yaml "$lib_tgz" "$cli_tgz" "$wheel" || return 1
+  echo "dist/: $(ls dist/*.k8s.yaml | wc -l) manifests beside the tarballs and the wheel"
+}
+
 echo "[consumers] node $node_version, library $(basename "$lib_tgz"), CLI $(basename "$cli_tgz"), wheel $(basename "$wheel")"
 low=("$(served cdk8s lowest)" "$(served constructs lowest)" "$(served cdk8s-plus-28 lowest)")
 high=("$(served cdk8s highest)" "$(served constructs highest)" "$(served cdk8s-plus-28 highest)")
+check "library tarball contents" library_contents
 check "typescript user, peers at their lowest" typescript_user lowest "${low[@]}"
 check "typescript user, peers at their highest" typescript_user highest "${high[@]}"
 check "python user, same objects as typescript" python_user
+check "README quick starts, TypeScript and Python" readme_quick_starts
 check "canary-watch from its tarball" cli_user
-echo "consumers (node $node_version): $passed passed, $failed failed"
+check "npm run synth keeps the packages in dist/" synth_keeps_packages
+echo "[consumers] node $node_version"
+echo "consumers: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

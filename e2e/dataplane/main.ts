@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       'hosts-file': { type: 'string' },
       'metrics': { type: 'string', default: '127.0.0.1:9911' },
       'forward': { type: 'string', multiple: true, default: [] },
-      'server': { type: 'string', default: path.resolve(__dirname, '../../../testapi/server.js') },
+      'server': { type: 'string', default: path.resolve(__dirname, '../../testapi/server.js') },
       'load': { type: 'string' },
       'load-qps': { type: 'string', default: '10' },
       'interval-ms': { type: 'string', default: '1000' },

@@ -1,5 +1,5 @@
-import { Duration } from 'cdk8s';
-import { Canary, CanaryProps, CanaryProvider, WebhookType } from '../../lib';
+import { Chart, Duration, Testing } from 'cdk8s';
+import { Canary, CanaryProps, CanaryProvider, CanaryTarget, WebhookType } from '../../lib';
 import { only, synthWith } from '../schema/synth';
 import { expectSchemaValid } from '../schema/validate';
 
@@ -111,5 +111,52 @@ describe('Canary', () => {
       expect(c.apexUrl).toBe('http://api.testapi:3000/');
       expect(c.node.defaultChild).toBe(c.resource);
     });
+  });
+
+  describe('with a CanaryTarget', () => {
+    const build = (props: Partial<CanaryProps>, targetPort = 3000) => synthWith((scope) => {
+      const target = new CanaryTarget(scope, 'api', { name: 'shop', image: 'registry.local/shop', version: '1', port: targetPort, portName: 'web' });
+      new Canary(scope, 'canary', { target, ...props });
+    });
+
+    test('the target gives targetName, port and targetPort', () => {
+      const c = only(build({}), 'Canary');
+      expect(c.metadata.name).toBe('shop');
+      expect(c.spec.targetRef.name).toBe('shop');
+      expect(c.spec.service).toMatchObject({ port: 3000, targetPort: 3000 });
+    });
+
+    test('a Service port of its own still sends traffic to the container port', () => {
+      expect(only(build({ port: 80 }), 'Canary').spec.service).toMatchObject({ port: 80, targetPort: 3000 });
+    });
+
+    test('targetPort may name the container port, by number or by name', () => {
+      expect(only(build({ port: 80, targetPort: 'web' }), 'Canary').spec.service).toMatchObject({ port: 80, targetPort: 'web' });
+      expect(only(build({ targetPort: 3000 }), 'Canary').spec.service).toMatchObject({ targetPort: 3000 });
+    });
+  });
+
+  describe('uniqueness is per namespace and per app', () => {
+    test('one target may have a Canary in each of two namespaces', () => {
+      const app = Testing.app();
+      new Canary(new Chart(app, 'a', { namespace: 'team-a' }), 'c', { targetName: 'api', port: 3000 });
+      new Canary(new Chart(app, 'b', { namespace: 'team-b' }), 'c', { targetName: 'api', port: 3000 });
+      expect(app.charts.flatMap((c) => Testing.synth(c)).map((o) => o.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    });
+
+    test('two apps in one process do not see each other\'s Canaries', () => {
+      const build = (id: string) => new Canary(new Chart(Testing.app(), id, { namespace: 'shop' }), 'c', { targetName: 'api', port: 3000 });
+      expect(build('one').namespace).toBe('shop');
+      expect(() => build('two')).not.toThrow();
+    });
+  });
+
+  test('the spec is rendered at synth: a check added after construction is in it', () => {
+    const chart = new Chart(Testing.app(), 'late', { namespace: 'shop' });
+    const canary = new Canary(chart, 'c', { targetName: 'api', port: 3000 });
+    const before = Testing.synth(chart)[0];
+    expect(before.spec.analysis).not.toHaveProperty('metrics');
+    canary.addMetric({ name: 'm', templateRef: { name: 't' }, thresholdRange: { max: 1 } });
+    expect(Testing.synth(chart)[0].spec.analysis.metrics).toEqual([{ name: 'm', templateRef: { name: 't' }, thresholdRange: { max: 1 }, interval: '1m' }]);
   });
 });

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { Chart, Duration, Size, Testing } from 'cdk8s';
 import { Canary, LoadTester } from '../../lib';
 import { restrictedViolations } from '../schema/pod-security';
 import { only, synthWith } from '../schema/synth';
@@ -53,5 +53,28 @@ describe('LoadTester', () => {
       const lt = new LoadTester(c, 'lt', { name: 'tester', port: 8080 });
       expect(lt.url()).toBe('http://tester.testapi:8080/');
     });
+  });
+
+  test('addLoadTest and addPromotionGate put the webhooks on the canary (one call in every jsii language)', () => {
+    const chart = new Chart(Testing.app(), 'add', { namespace: 'shop' });
+    const lt = new LoadTester(chart, 'lt');
+    const c = new Canary(chart, 'c', { targetName: 'api', port: 8080 });
+    expect(lt.addLoadTest(c, { qps: 4 })).toEqual(lt.loadTest(c, { qps: 4 }));
+    expect(lt.addPromotionGate(c, 'gate')).toEqual(lt.promotionGate(c, 'gate'));
+    const hooks = Testing.synth(chart).find((o) => o.kind === 'Canary').spec.analysis.webhooks;
+    expect(hooks.map((h: { name: string; type: string }) => `${h.name}:${h.type}`)).toEqual(['load-test:rollout', 'gate:confirm-promotion']);
+    expect(hooks[0].metadata.cmd).toBe('hey -z 1m -q 2 -c 2 http://api-canary.shop:8080/');
+  });
+
+  test('image default is a static member; resources and security context are settable without cdk8s-plus', () => {
+    expect(LoadTester.DEFAULT_IMAGE).toBe('ghcr.io/fluxcd/flagger-loadtester:0.38.0');
+    expect(container.image).toBe(LoadTester.DEFAULT_IMAGE);
+    expect(container.resources).toEqual({ requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+    const custom = only(synthWith((c) => new LoadTester(c, 'lt', {
+      resources: { memoryLimit: Size.gibibytes(1) }, securityContext: { runAsUser: 20000 },
+    })), 'Deployment').spec.template.spec;
+    expect(custom.containers[0].resources.limits.memory).toBe('1024Mi');
+    expect(custom.containers[0].securityContext).toMatchObject({ runAsUser: 20000, runAsGroup: 20000, readOnlyRootFilesystem: true });
+    expect(restrictedViolations(custom)).toEqual([]);
   });
 });

@@ -15,8 +15,7 @@ import { Yaml } from 'cdk8s';
  */
 
 // The CRDs beside the sources.
-const CRD_DIR = [path.join(__dirname, '..', '..', 'imports', 'crds'), path.join(__dirname, '..', '..', '..', 'imports', 'crds')]
-  .find((dir) => fs.existsSync(dir)) ?? 'imports/crds';
+const CRD_DIR = path.join(__dirname, '..', '..', 'imports', 'crds');
 
 // Kubernetes extensions of OpenAPI: annotations for ajv, checked by the API server.
 const K8S_KEYWORDS = [
