@@ -275,6 +275,8 @@ const BUILTIN_METRICS = ['request-success-rate', 'request-duration'];
 export class Canary extends Construct {
   /** Name of the Canary object. */
   public readonly name: string;
+  /** Name of the Deployment the Canary targets. */
+  public readonly targetName: string;
   /** Name of the apex Service Flagger creates (and prefix of the other two). */
   public readonly serviceName: string;
   /** Namespace of the Canary. */
@@ -287,7 +289,6 @@ export class Canary extends Construct {
   public readonly resource: flagger.Canary;
 
   private readonly where: string;
-  private readonly targetName: string;
   private readonly targetPort: number | string;
   private readonly interval: string;
   private readonly threshold: number;

@@ -108,6 +108,7 @@ describe('Canary', () => {
     synthWith((scope) => {
       const c = new Canary(scope, 'c', { targetName: 'api', port: 3000 });
       expect(c.canaryUrl).toBe('http://api-canary.testapi:3000/');
+      expect(c.targetName).toBe('api');
       expect(c.apexUrl).toBe('http://api.testapi:3000/');
       expect(c.node.defaultChild).toBe(c.resource);
     });
