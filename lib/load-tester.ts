@@ -116,8 +116,11 @@ export class LoadTester extends Construct {
     checkPort(where, 'containerPort', containerPort);
     checkImageReference(where, 'image', image);
     this.namespace = Chart.of(this).namespace;
-    claimUnique(this, where, 'name', this.name, `LoadTester ${this.namespace ?? ''}/${this.name}`,
-      `is already the name of a load tester in namespace '${this.namespace ?? '(the chart has none)'}': a Deployment and a Service can exist once`);
+    // Without a namespace the objects land wherever they are applied: no collision can be told.
+    if (this.namespace !== undefined) {
+      claimUnique(this, where, 'name', this.name, `LoadTester ${this.namespace}/${this.name}`,
+        `is already the name of a load tester in namespace '${this.namespace}': its Deployment and Service can exist once`);
+    }
 
     this.resource = restrictedDeployment(this, 'Resource', {
       where,

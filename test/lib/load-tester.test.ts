@@ -77,4 +77,11 @@ describe('LoadTester', () => {
     expect(custom.containers[0].securityContext).toMatchObject({ runAsUser: 20000, runAsGroup: 20000, readOnlyRootFilesystem: true });
     expect(restrictedViolations(custom)).toEqual([]);
   });
+
+  test('load testers in charts without a namespace are not compared (they may be applied to different namespaces)', () => {
+    const app = Testing.app();
+    const a = new LoadTester(new Chart(app, 'a'), 'lt');
+    const b = new LoadTester(new Chart(app, 'b'), 'lt');
+    expect([a.namespace, b.namespace, a.name, b.name]).toEqual([undefined, undefined, 'flagger-loadtester', 'flagger-loadtester']);
+  });
 });
