@@ -42,6 +42,8 @@ describe('LoadTester', () => {
       .toEqual({ type: 'cmd', cmd: 'hey -z 30s -q 5 -c 1 http://api-canary.testapi:3000/api' });
     // qps is the total: hey's per-worker rate is qps / concurrency.
     expect(tester.loadTest(canary, { qps: 10, concurrency: 3 }).metadata!.cmd).toMatch(/^hey -z 1m -q 3\.333 -c 3 /);
+    // qps equal to the concurrency is one request per second per worker: allowed.
+    expect(tester.loadTest(canary, { qps: 2, concurrency: 2 }).metadata!.cmd).toMatch(/^hey -z 1m -q 1 -c 2 /);
   });
 
   test('confirm-promotion gate on the load tester', () => {
