@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'build/', 'dist/', 'watch/build/', 'coverage/', 'imports/*.ts', '.e2e-state/', 'examples/**/node_modules/'],
+    ignores: ['node_modules/', 'build/', 'dist/', 'watch/build/', 'coverage/', 'imports/*.ts', '.e2e-state/', 'examples/**/node_modules/', '.stryker-tmp/', 'reports/'],
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
