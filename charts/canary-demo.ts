@@ -1,8 +1,9 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  Canary, CanaryProvider, CanaryTarget, CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions,
-  MeshNamespace, PodSecurityLevel,
+  AlertAddress, AlertProvider, AlertProviderType, AlertSeverity, Canary, CanaryAutoscaler, CanaryProvider, CanaryStrategy, CanaryTarget,
+  CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions, MeshNamespace, PodSecurityLevel, RequestMatch,
+  StrategyKind, StringMatch,
 } from '../lib';
 
 /** Release numbers the demo accepts: the image tags of cyrilbkr/testapp and testapi builds. */
@@ -15,7 +16,36 @@ export const DEMO_DEFAULTS = {
   version: '1.0',
   appName: 'api',
   port: 3000,
+  strategy: StrategyKind.CANARY,
+  iterations: 10,
 } as const;
+
+/** The demo's A/B test, as in Flagger's tutorials: a header or a cookie picks the canary. */
+export const DEMO_AB_MATCH: RequestMatch[] = [
+  { headers: { 'x-canary': StringMatch.exact('insider') } },
+  { cookies: { canary: 'always' } },
+];
+
+/** Alerts of the demo Canary. */
+export interface DemoAlerts {
+  /** Chat service. */
+  readonly type: AlertProviderType;
+  /** Where Flagger posts. */
+  readonly address: AlertAddress;
+  /**
+   * Lowest severity sent.
+   * @default AlertSeverity.INFO
+   */
+  readonly severity?: AlertSeverity;
+}
+
+/** Autoscaling of the demo API. */
+export interface DemoAutoscaling {
+  /** @default 2 */
+  readonly minReplicas?: number;
+  /** Most pods. */
+  readonly maxReplicas: number;
+}
 
 /** Props for `CanaryDemo`: every analysis setting, so variants need no YAML edits. */
 export interface CanaryDemoProps {
@@ -72,6 +102,52 @@ export interface CanaryDemoProps {
    * @default CanaryProvider.GATEWAY_API_V1BETA1
    */
   readonly provider?: CanaryProvider;
+
+  /**
+   * Confirms that the mesh reports HTTPRoute observedGeneration (needed by
+   * the gatewayapi:v1 provider; Linkerd does not yet).
+   * @default false
+   */
+  readonly routeStatusReportsGeneration?: boolean;
+
+  /**
+   * Delivery strategy (`STRATEGY`): canary (weights, the seed's demo),
+   * blue-green or ab-testing.
+   * @default StrategyKind.CANARY
+   */
+  readonly strategy?: StrategyKind;
+
+  /**
+   * Checks before promotion, for blue-green and ab-testing.
+   * @default 10
+   */
+  readonly iterations?: number;
+
+  /**
+   * Requests the A/B test sends to the canary.
+   * @default DEMO_AB_MATCH: header `x-canary: insider` or cookie `canary=always`
+   */
+  readonly abMatch?: RequestMatch[];
+
+  /**
+   * An acceptance test before any traffic moves (pre-rollout webhook: the
+   * load tester requests the canary and fails on an HTTP error). Off by
+   * default, so that 3.0 is caught by the analysis, as in the demo.
+   * @default false
+   */
+  readonly acceptanceTest?: boolean;
+
+  /**
+   * Alerts through an AlertProvider.
+   * @default - none
+   */
+  readonly alerts?: DemoAlerts;
+
+  /**
+   * A HorizontalPodAutoscaler for the API; Flagger copies it for the primary.
+   * @default - a fixed single replica
+   */
+  readonly autoscaling?: DemoAutoscaling;
 
   /**
    * Time between analysis checks.
@@ -179,6 +255,27 @@ export interface CanaryDemoProps {
   readonly webhooks?: CanaryWebhook[];
 }
 
+const STRATEGIES = Object.values(StrategyKind) as string[];
+
+/** The Canary strategy of the demo props; weights apply to the weighted canary only. */
+function demoStrategy(props: CanaryDemoProps): CanaryStrategy {
+  const kind = props.strategy ?? DEMO_DEFAULTS.strategy;
+  if (!STRATEGIES.includes(kind)) {
+    throw new Error(`CanaryDemo: strategy (${JSON.stringify(kind)}) must be one of ${STRATEGIES.join(', ')}`);
+  }
+  const iterations = props.iterations ?? DEMO_DEFAULTS.iterations;
+  switch (kind) {
+    case StrategyKind.BLUE_GREEN:
+      return CanaryStrategy.blueGreen({ iterations });
+    case StrategyKind.AB_TESTING:
+      return CanaryStrategy.abTesting({ iterations, match: props.abMatch ?? DEMO_AB_MATCH });
+    default:
+      // A preset may carry stepWeight/maxWeight; explicit weights take precedence here.
+      return CanaryStrategy.canary(props.stepWeights
+        ? { stepWeights: props.stepWeights } : { stepWeight: props.stepWeight, maxWeight: props.maxWeight });
+  }
+}
+
 /** Props for `DemoNamespaceChart`. */
 export interface DemoNamespaceChartProps extends Omit<ChartProps, 'namespace'> {
   /**
@@ -218,6 +315,10 @@ export class DemoAppChart extends Chart {
   public readonly loadTester: LoadTester;
   /** The constant load. */
   public readonly loadGenerator: LoadGenerator;
+  /** The autoscaler, when asked for. */
+  public readonly autoscaler?: CanaryAutoscaler;
+  /** The alert provider, when asked for. */
+  public readonly alertProvider?: AlertProvider;
 
   public constructor(scope: Construct, id: string, props: CanaryDemoProps = {}) {
     super(scope, id, { namespace: props.namespace ?? DEMO_DEFAULTS.namespace });
@@ -234,17 +335,26 @@ export class DemoAppChart extends Chart {
       livenessPath: props.livenessPath,
       readinessPath: props.readinessPath,
     });
+    if (props.autoscaling) {
+      this.autoscaler = new CanaryAutoscaler(this, 'Autoscaler', { target: this.api, ...props.autoscaling });
+    }
     this.templates = new LinkerdMetricTemplates(this, 'MetricTemplates', { prometheusAddress: props.prometheusAddress });
     this.loadTester = new LoadTester(this, 'LoadTester');
     this.canary = new Canary(this, 'Canary', {
       target: this.api,
       provider: props.provider,
+      routeStatusReportsGeneration: props.routeStatusReportsGeneration,
       interval: props.interval,
       threshold: props.threshold,
-      // A preset may carry stepWeight/maxWeight; explicit weights take precedence here.
-      ...(props.stepWeights ? { stepWeights: props.stepWeights } : { stepWeight: props.stepWeight, maxWeight: props.maxWeight }),
+      strategy: demoStrategy(props),
       progressDeadline: props.progressDeadline,
+      autoscaler: this.autoscaler,
     });
+    if (props.alerts) {
+      this.alertProvider = new AlertProvider(this, 'Alerts', { name: 'demo-alerts', type: props.alerts.type, address: props.alerts.address });
+      this.canary.addAlert({ name: 'demo', provider: this.alertProvider, severity: props.alerts.severity });
+    }
+    if (props.acceptanceTest) this.loadTester.addAcceptanceTest(this.canary);
 
     const interval = props.metricInterval ?? Duration.minutes(1);
     this.canary.addMetric(this.templates.successRate({ min: props.successRateMin, interval }));

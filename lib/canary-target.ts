@@ -37,8 +37,10 @@ export interface CanaryTargetProps {
   readonly portName?: string;
 
   /**
-   * Number of pods. Flagger copies it to `<name>-primary`.
-   * @default 1
+   * Number of pods. Flagger copies it to `<name>-primary`. Leave it unset
+   * when a `CanaryAutoscaler` scales the target: the Deployment then has no
+   * `replicas` field, so that re-applying it does not undo the autoscaler.
+   * @default 1 (none with a `CanaryAutoscaler`)
    */
   readonly replicas?: number;
 
@@ -98,6 +100,8 @@ export class CanaryTarget extends Construct {
   public readonly version: string;
   /** The underlying cdk8s-plus Deployment. */
   public readonly resource: kplus.Deployment;
+  /** Replicas given in the props; undefined when defaulted (1), as a `CanaryAutoscaler` requires. */
+  public readonly replicas?: number;
 
   public constructor(scope: Construct, id: string, props: CanaryTargetProps) {
     super(scope, id);
@@ -107,6 +111,7 @@ export class CanaryTarget extends Construct {
     this.portName = props.portName ?? 'http';
     const repository = props.image;
     this.version = props.version;
+    this.replicas = props.replicas;
     const replicas = props.replicas ?? 1;
 
     checkDnsLabel(where, 'name', this.name);

@@ -3,8 +3,14 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Canary, CanaryWebhook, WebhookType } from './canary';
 import { restrictedDeployment, toContainerResources } from './pod-security';
-import { checkDnsLabel, checkImageReference, checkInt, checkNumber, checkPort, claimUnique, goDuration, invalid } from './validate';
+import { exactRequestHeaders } from './render-match';
+import { checkDnsLabel, checkHeaderName, checkHeaderValue, checkImageReference, checkInt, checkNumber, checkPort, claimUnique, goDuration, invalid } from './validate';
 import { WorkloadResources, WorkloadSecurityContext } from './workload-settings';
+
+/** One shell word: the load tester runs `cmd` with `sh -c` (flagger v1.44.0 pkg/loadtester/task_shell.go). */
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, '\'\\\'\'')}'`;
+}
 
 /** Props for `LoadTester`. */
 export interface LoadTesterProps {
@@ -76,10 +82,39 @@ export interface LoadTestOptions {
   readonly name?: string;
 
   /**
+   * Path requested.
+   * @default '/'
+   */
+  readonly path?: string;
+
+  /**
+   * Headers sent with every request (`hey -H`).
+   * @default - none; for an A/B test whose first match is all exact
+   * conditions on headers and cookies, the headers that satisfy it
+   */
+  readonly headers?: { readonly [name: string]: string };
+
+  /**
+   * Send the load through the apex Service, where the route decides who
+   * answers, instead of straight to `<name>-canary`. An A/B test needs it:
+   * its canary only gets requests that the route matches.
+   * @default - true for an A/B test, false otherwise
+   */
+  readonly throughApex?: boolean;
+}
+
+/** Options of an acceptance test. */
+export interface AcceptanceTestOptions {
+  /**
    * Path requested on the canary Service.
    * @default '/'
    */
   readonly path?: string;
+  /**
+   * Name of the webhook.
+   * @default 'acceptance-test'
+   */
+  readonly name?: string;
 }
 
 /**
@@ -175,13 +210,32 @@ export class LoadTester extends Construct {
     }
     if (!/^\/[^\s]*$/.test(path)) throw invalid(where, 'loadTest.path', path, 'must start with \'/\' and contain no spaces');
     const duration = goDuration(where, 'loadTest.duration', options.duration ?? Duration.minutes(1));
-    const target = `http://${canary.serviceName}-canary.${canary.namespace}:${canary.port}${path}`;
+    const abMatch = canary.strategy.abTestingOptions?.match;
+    const throughApex = options.throughApex ?? abMatch !== undefined;
+    let headers = options.headers;
+    if (headers === undefined && abMatch !== undefined && throughApex) {
+      headers = exactRequestHeaders(abMatch[0]);
+      if (headers === undefined) {
+        throw invalid(where, 'loadTest.headers', headers,
+          `must be given for Canary '${canary.name}': its first A/B match has a prefix, regex or query condition, so the headers that reach the canary cannot be derived`);
+      }
+    }
+    const headerArgs = Object.entries(headers ?? {}).map(([name, value]) => {
+      checkHeaderName(where, 'loadTest.headers', name);
+      checkHeaderValue(where, `loadTest.headers.${name}`, value);
+      return ` -H ${shellQuote(`${name}: ${value}`)}`;
+    }).join('');
+    const base = throughApex ? canary.apexUrl : canary.canaryUrl;
+    const target = `${base.replace(/\/$/, '')}${path}`;
     return {
       name: options.name ?? 'load-test',
       type: WebhookType.ROLLOUT,
       url: this.url(canary.namespace),
       timeout: Duration.seconds(5),
-      metadata: { type: 'cmd', cmd: `hey -z ${duration} -q ${Number((qps / concurrency).toFixed(3))} -c ${concurrency} ${target}` },
+      metadata: {
+        type: 'cmd',
+        cmd: `hey -z ${duration} -q ${Number((qps / concurrency).toFixed(3))} -c ${concurrency}${headerArgs} ${target}`,
+      },
     };
   }
 
@@ -202,6 +256,33 @@ export class LoadTester extends Construct {
    */
   public addLoadTest(canary: Canary, options: LoadTestOptions = {}): CanaryWebhook {
     const webhook = this.loadTest(canary, options);
+    canary.addWebhook(webhook);
+    return webhook;
+  }
+
+  /**
+   * A pre-rollout acceptance test, as in Flagger's tutorials: before any
+   * traffic moves, the load tester requests `path` on `<name>-canary` and the
+   * webhook fails on a connection error or an HTTP status of 400 or above
+   * (`curl --fail`), which counts as a failed check.
+   */
+  public acceptanceTest(canary: Canary, options: AcceptanceTestOptions = {}): CanaryWebhook {
+    const where = `LoadTester '${this.node.id}'`;
+    const path = options.path ?? '/';
+    if (!/^\/[^\s']*$/.test(path)) throw invalid(where, 'acceptanceTest.path', path, 'must start with \'/\' and contain no spaces or quotes');
+    const target = `${canary.canaryUrl.replace(/\/$/, '')}${path}`;
+    return {
+      name: options.name ?? 'acceptance-test',
+      type: WebhookType.PRE_ROLLOUT,
+      url: this.url(canary.namespace),
+      timeout: Duration.seconds(30),
+      metadata: { type: 'bash', cmd: `curl --silent --show-error --fail --max-time 10 ${shellQuote(target)}` },
+    };
+  }
+
+  /** Adds `acceptanceTest(canary, options)` to the canary's webhooks and returns it. */
+  public addAcceptanceTest(canary: Canary, options: AcceptanceTestOptions = {}): CanaryWebhook {
+    const webhook = this.acceptanceTest(canary, options);
     canary.addWebhook(webhook);
     return webhook;
   }

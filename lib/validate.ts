@@ -13,7 +13,9 @@ const IANA_SVC_NAME = /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Renders a value for an error message: strings quoted, everything else as JSON. */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
+  // Control characters are escaped so that every message stays on one line.
+  // eslint-disable-next-line no-control-regex -- the control characters are what is escaped
+  if (typeof value === 'string') return `'${value.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))}'`;
   if (isDuration(value)) return `${value.toMilliseconds()}ms`;
   return JSON.stringify(value) ?? String(value);
 }
@@ -107,6 +109,35 @@ export function checkLabelValue(where: string, prop: string, value: string): voi
   if (typeof value !== 'string' || value.length > 63 || !/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(value)) {
     throw invalid(where, prop, value,
       'must be a label value: at most 63 letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit');
+  }
+}
+
+/** RFC 9110 token: header names, and cookie names (RFC 6265 cookie-name is a token). */
+export const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** An HTTP header name. */
+export function checkHeaderName(where: string, prop: string, value: string): void {
+  if (typeof value !== 'string' || !HTTP_TOKEN.test(value)) {
+    throw invalid(where, prop, value, 'must be a header name (RFC 9110 token: letters, digits and !#$%&\'*+.^_`|~-)');
+  }
+}
+
+/** A header value Flagger or the load tester passes on: no line breaks that would start another header. */
+export function checkHeaderValue(where: string, prop: string, value: string): void {
+  if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
+    throw invalid(where, prop, value, 'must be a string without CR, LF or NUL');
+  }
+}
+
+/** A label or annotation key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters. */
+export function checkQualifiedName(where: string, prop: string, value: string): void {
+  const slash = typeof value === 'string' ? value.lastIndexOf('/') : -1;
+  const prefix = slash >= 0 ? value.slice(0, slash) : undefined;
+  const name = typeof value === 'string' ? value.slice(slash + 1) : '';
+  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix));
+  if (typeof value !== 'string' || !prefixOk || name.length > 63 || !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name)) {
+    throw invalid(where, prop, value,
+      'must be a qualified name: an optional DNS subdomain and \'/\', then at most 63 letters, digits, \'-\', \'_\' or \'.\'');
   }
 }
 

@@ -136,6 +136,7 @@ describe('CanaryDemo', () => {
       latencyCheck: false,
       prometheusAddress: 'http://127.0.0.1:9090',
       provider: CanaryProvider.GATEWAY_API_V1,
+      routeStatusReportsGeneration: true,
       promotionGate: true,
       image: 'registry.local:5000/testapi',
       version: '2.0',

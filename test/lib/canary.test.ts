@@ -31,7 +31,7 @@ describe('Canary', () => {
       targetPort: 3000,
       gatewayRefs: [{ name: 'api', namespace: 'testapi', group: 'core', kind: 'Service', port: 3000 }],
     });
-    expect(canaryObject({ provider: CanaryProvider.GATEWAY_API_V1, port: 80, targetPort: 'http' }).spec.service).toEqual({
+    expect(canaryObject({ provider: CanaryProvider.GATEWAY_API_V1, routeStatusReportsGeneration: true, port: 80, targetPort: 'http' }).spec.service).toEqual({
       port: 80,
       targetPort: 'http',
       gatewayRefs: [{ name: 'api', namespace: 'testapi', group: 'core', kind: 'Service', port: 80 }],
