@@ -100,7 +100,7 @@ export class DataPlane {
         const key = `${svc.namespace}/${svc.name}:${port}`;
         if (this.listeners.has(key)) continue;
         const address = this.addressFor(svc.name, svc.namespace);
-        await this.listen(key, address, port, http.createServer(this.router.handler(svc.namespace, svc.name)));
+        await this.listen(key, address, port, http.createServer(this.router.handler(svc.namespace, svc.name, port)));
         this.log(`service ${svc.name}.${svc.namespace}:${port} at ${address}:${port}`);
       }
     }

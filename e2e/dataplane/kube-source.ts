@@ -2,23 +2,34 @@
  * Reads what the data plane follows from the API server by listing every
  * second: pods, Services, and the HTTPRoutes/TrafficSplits Flagger writes.
  * Plain polling is enough at this scale and has no watch to go silently stale.
+ * Also writes HTTPRoute status as Linkerd's policy controller would (see
+ * route-status.ts): Linkerd's proxies only follow routes it has accepted.
  */
 import * as k8s from '@kubernetes/client-node';
+import { httpRouteStatusPatch, HTTPROUTE_API_VERSION, kubeTime, POLICY_CONTROLLER_NAME } from './route-status';
 import {
-  DEFAULT_IMAGE_PATTERN, PodSpecSummary, ServiceSplit, ServiceSummary,
-  splitFromHTTPRoute, splitFromTrafficSplit, summarizePod, summarizeService,
+  DEFAULT_IMAGE_PATTERN, HttpRouteIndex, PodSpecSummary, ServiceSplit, ServiceSummary,
+  splitFromTrafficSplit, summarizePod, summarizeService,
 } from './topology';
 
 export interface ClusterSnapshot {
   readonly pods: PodSpecSummary[];
   readonly services: ServiceSummary[];
   readonly splits: ServiceSplit[];
+  /** The HTTPRoutes as listed, for the status writer. */
+  readonly httpRoutes: unknown[];
 }
 
-const ROUTE_SOURCES = [
-  { group: 'gateway.networking.k8s.io', version: 'v1beta1', plural: 'httproutes', parse: splitFromHTTPRoute },
-  { group: 'split.smi-spec.io', version: 'v1alpha1', plural: 'trafficsplits', parse: splitFromTrafficSplit },
-];
+/*
+ * HTTPRoutes are listed through v1beta1: v1 and v1beta1 are served views of the
+ * same stored objects (imports/crds/gateway-api-v1.1.1-httproutes.yaml: both
+ * served, v1 the storage version, both with a status subresource), so this
+ * sees what either of Flagger's routers (`gatewayapi:v1beta1`, `gatewayapi:v1`)
+ * writes. Status is written through v1, as Linkerd does.
+ */
+const HTTPROUTES = { group: 'gateway.networking.k8s.io', version: 'v1beta1', plural: 'httproutes' };
+const TRAFFICSPLITS = { group: 'split.smi-spec.io', version: 'v1alpha1', plural: 'trafficsplits' };
+const [STATUS_GROUP, STATUS_VERSION] = HTTPROUTE_API_VERSION.split('/');
 
 /** client-node 1.4 has no request timeout: a hung call must not stall the loop. */
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -36,31 +47,74 @@ function isNotFound(err: unknown): boolean {
 export class KubeSource {
   private readonly core: k8s.CoreV1Api;
   private readonly custom: k8s.CustomObjectsApi;
+  private readonly routeIndex: HttpRouteIndex;
 
   constructor(kubeconfig: k8s.KubeConfig, private readonly namespace: string,
-    private readonly imagePattern: RegExp = DEFAULT_IMAGE_PATTERN) {
+    private readonly imagePattern: RegExp = DEFAULT_IMAGE_PATTERN, log: (line: string) => void = () => undefined) {
     this.core = kubeconfig.makeApiClient(k8s.CoreV1Api);
     this.custom = kubeconfig.makeApiClient(k8s.CustomObjectsApi);
+    this.routeIndex = new HttpRouteIndex(log);
   }
 
   async snapshot(): Promise<ClusterSnapshot> {
     const namespace = this.namespace;
-    const [pods, services, ...routes] = await Promise.all([
+    // The CRD may not be installed (TrafficSplit without linkerd-smi): nothing from it.
+    const list = (s: typeof HTTPROUTES) => withTimeout(
+      this.custom.listNamespacedCustomObject({ ...s, namespace }), 5000, `list ${s.plural}`,
+    ).then((l: { items?: unknown[] }) => l.items ?? [], (err: unknown) => {
+      if (isNotFound(err)) return [];
+      throw err;
+    });
+    const [pods, services, httpRoutes, trafficSplits] = await Promise.all([
       withTimeout(this.core.listNamespacedPod({ namespace }), 5000, 'list pods'),
       withTimeout(this.core.listNamespacedService({ namespace }), 5000, 'list services'),
-      ...ROUTE_SOURCES.map((s) => withTimeout(
-        this.custom.listNamespacedCustomObject({ group: s.group, version: s.version, namespace, plural: s.plural }),
-        5000, `list ${s.plural}`,
-      // The CRD may not be installed (TrafficSplit without linkerd-smi): no splits from it.
-      ).then((list: { items?: unknown[] }) => (list.items ?? []).flatMap((o) => s.parse(o)), (err: unknown) => {
-        if (isNotFound(err)) return [];
-        throw err;
-      })),
+      list(HTTPROUTES),
+      list(TRAFFICSPLITS),
     ]);
     return {
       pods: pods.items.map((p) => summarizePod(p, this.imagePattern)).filter((p): p is PodSpecSummary => p !== undefined),
       services: services.items.map(summarizeService).filter((s): s is ServiceSummary => s !== undefined),
-      splits: routes.flat(),
+      splits: [...this.routeIndex.update(httpRoutes), ...trafficSplits.flatMap(splitFromTrafficSplit)],
+      httpRoutes,
     };
+  }
+}
+
+/**
+ * Linkerd's status controller for the namespace's HTTPRoutes: a merge patch
+ * of `/status` (field manager `linkerd.io/policy-controller`), only for a
+ * route whose computed status differs from the stored one.
+ */
+export class RouteStatusWriter {
+  private readonly custom: k8s.CustomObjectsApi;
+  private lastError = '';
+
+  constructor(kubeconfig: k8s.KubeConfig, private readonly log: (line: string) => void = () => undefined) {
+    this.custom = kubeconfig.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  /** Patches what needs it; returns how many routes were patched. */
+  async reconcile(routes: readonly unknown[], services: readonly ServiceSummary[], now = new Date()): Promise<number> {
+    let patched = 0;
+    for (const route of routes as any[]) {
+      const body = httpRouteStatusPatch(route, services, kubeTime(now));
+      if (!body) continue;
+      const { name, namespace } = route.metadata;
+      try {
+        await withTimeout(this.custom.patchNamespacedCustomObjectStatus({
+          group: STATUS_GROUP, version: STATUS_VERSION, namespace, plural: HTTPROUTES.plural, name, body,
+          fieldManager: POLICY_CONTROLLER_NAME,
+        }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)), 5000, `patch httproute ${name} status`);
+        patched++;
+        const parents = (body as { status: { parents: { parentRef: { name: string }; conditions: { type: string; status: string }[] }[] } }).status.parents;
+        this.log(`status httproute ${namespace}/${name}: ${parents.map((p) => `${p.parentRef.name} ${p.conditions.map((c) => `${c.type}=${c.status}`).join(',')}`).join('; ')}`);
+        this.lastError = '';
+      } catch (err) {
+        const msg = `status httproute ${namespace}/${name}: ${(err as Error).message}`;
+        if (msg !== this.lastError) this.log(msg);
+        this.lastError = msg;
+      }
+    }
+    return patched;
   }
 }

@@ -9,14 +9,14 @@
  *     [--pod-prefix 127.0.10] [--service-prefix 127.0.20]
  *
  * Logs one timestamped line per change (pods up/down, Service addresses,
- * weights) on stdout; runs until SIGTERM/SIGINT, then stops its processes.
+ * weights, HTTPRoute status written, routes Linkerd would refuse) on stdout; runs until SIGTERM/SIGINT, then stops its processes.
  */
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { DataPlane, StaticForward } from './dataplane';
-import { KubeSource } from './kube-source';
+import { KubeSource, RouteStatusWriter } from './kube-source';
 import { LoadGenerator } from './load-generator';
 
 function hostPort(value: string, what: string): { host: string; port: number } {
@@ -55,7 +55,9 @@ async function main(): Promise<void> {
   if (!values.kubeconfig) throw new Error('--kubeconfig (or KUBECONFIG) is required');
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(values.kubeconfig);
-  const source = new KubeSource(kc, values.namespace!);
+  const source = new KubeSource(kc, values.namespace!, undefined, log);
+  // There is no Linkerd: its policy controller's HTTPRoute status is written here.
+  const routeStatus = new RouteStatusWriter(kc, log);
   const plane = new DataPlane({
     serverPath: values.server!,
     hostsFile: values['hosts-file'],
@@ -79,7 +81,9 @@ async function main(): Promise<void> {
   const loop = async () => {
     while (!stopping) {
       try {
-        await plane.apply(await source.snapshot());
+        const snapshot = await source.snapshot();
+        await plane.apply(snapshot);
+        await routeStatus.reconcile(snapshot.httpRoutes, snapshot.services);
         lastError = '';
       } catch (err) {
         const msg = (err as Error).message;

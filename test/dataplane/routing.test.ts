@@ -18,7 +18,7 @@ function service(name: string, app: string): ServiceSummary {
 function split(primary: number, canary: number): ServiceSplit {
   return {
     namespace: NS, service: 'api', source: 'HTTPRoute',
-    rules: [{ pathPrefix: '/', headers: {}, backends: [{ service: 'api-primary', weight: primary }, { service: 'api-canary', weight: canary }] }],
+    rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [], queryParams: [] }], filters: [], backends: [{ service: 'api-primary', weight: primary }, { service: 'api-canary', weight: canary }] }],
   };
 }
 

@@ -1,4 +1,5 @@
 import { imageTag, matchRule, splitFromHTTPRoute, splitFromTrafficSplit, summarizePod } from '../../e2e/dataplane/topology';
+import { accepted } from './flagger-routes';
 
 describe('imageTag', () => {
   test.each([
@@ -33,8 +34,8 @@ describe('summarizePod', () => {
 });
 
 describe('splits', () => {
-  test('HTTPRoute as Flagger writes it for Linkerd (parent: the apex Service)', () => {
-    const [split] = splitFromHTTPRoute({
+  test('HTTPRoute as Flagger writes it for Linkerd (parent: the apex Service), once Linkerd accepted it', () => {
+    const route = {
       metadata: { name: 'api', namespace: 'testapi' },
       spec: {
         parentRefs: [{ group: 'core', kind: 'Service', name: 'api', port: 3000 }],
@@ -46,26 +47,29 @@ describe('splits', () => {
           ],
         }],
       },
-    });
-    expect(split.service).toBe('api');
-    expect(matchRule(split, '/api?x=1', {})?.backends).toEqual([
+    };
+    // Linkerd's proxies only get routes whose status says Accepted.
+    expect(splitFromHTTPRoute(route)).toEqual([]);
+    const [split] = splitFromHTTPRoute(accepted(route));
+    expect(split).toMatchObject({ service: 'api', port: 3000, name: 'api' });
+    expect(matchRule(split, { path: '/api?x=1', headers: {} })?.rule.backends).toEqual([
       { service: 'api-primary', weight: 70 }, { service: 'api-canary', weight: 30 },
     ]);
   });
 
   test('header matches come first, the default rule catches the rest', () => {
-    const [split] = splitFromHTTPRoute({
+    const [split] = splitFromHTTPRoute(accepted({
       metadata: { namespace: 'testapi' },
       spec: {
         parentRefs: [{ kind: 'Service', name: 'api' }],
         rules: [
-          { matches: [{ headers: [{ name: 'X-Canary', value: 'insider' }] }], backendRefs: [{ name: 'api-canary', weight: 100 }] },
-          { backendRefs: [{ name: 'api-primary', weight: 100 }] },
+          { matches: [{ headers: [{ name: 'X-Canary', value: 'insider' }] }], backendRefs: [{ name: 'api-canary', port: 80, weight: 100 }] },
+          { backendRefs: [{ name: 'api-primary', port: 80, weight: 100 }] },
         ],
       },
-    });
-    expect(matchRule(split, '/', { 'x-canary': 'insider' })?.backends[0].service).toBe('api-canary');
-    expect(matchRule(split, '/', {})?.backends[0].service).toBe('api-primary');
+    }));
+    expect(matchRule(split, { path: '/', headers: { 'x-canary': 'insider' } })?.rule.backends[0].service).toBe('api-canary');
+    expect(matchRule(split, { path: '/', headers: {} })?.rule.backends[0].service).toBe('api-primary');
   });
 
   test('an HTTPRoute attached to a Gateway is not a mesh split', () => {
