@@ -246,6 +246,7 @@ class Translator {
     let negate = false;
     let negated = false;
     let next = dotAll;
+    const untranslated: string[] = [];
     for (const f of flags) {
       if (f === '-') {
         if (negate) throw new RegexError('repeated negation');
@@ -257,9 +258,10 @@ class Translator {
       seen.add(f);
       negated ||= negate;
       if (f === 's') next = !negate;
-      else if (f !== 'u' || negate) throw new RegexError(`inline flag ${negate ? '-' : ''}${f} is not translated`, true);
+      else if (f !== 'u' || negate) untranslated.push(`${negate ? '-' : ''}${f}`);
     }
     if (negate && !negated) throw new RegexError('dangling flag negation operator');
+    if (untranslated.length > 0) throw new RegexError(`inline flag ${untranslated.join(' ')} is not translated`, true);
     return next;
   }
 
