@@ -154,9 +154,12 @@ export class ServiceRouter {
     };
     const early = apply(choice.rule.filters);
     if (early) return early;
-    const backend: WeightedBackend | undefined = choice.rule.backends.length === 0
-      ? { service: choice.split.service, weight: 1 }
-      : this.splitter(choice.split, choice.rule).next();
+    // linkerd/distribute/src/params.rs: fewer than two backends are FirstAvailable, weights
+    // ignored; none is the parent Service (policy-controller grpc/src/outbound/http.rs).
+    const backends = choice.rule.backends;
+    const backend: WeightedBackend | undefined = backends.length === 0 ? { service: choice.split.service, weight: 1 }
+      : backends.length === 1 ? backends[0] : this.splitter(choice.split, choice.rule).next();
+    // Every weight zero: not verified against the proxy (its distribution refuses such weights).
     if (!backend) return { kind: 'respond', status: 503, error: 'no backend with a weight' };
     if (backend.invalid) return { kind: 'respond', status: 500, error: backend.invalid };
     const backendNamespace = backend.namespace ?? namespace;

@@ -210,9 +210,11 @@ describe('ServiceRouter: filters and matches over real HTTP', () => {
     expect([gone.status, gone.headers['l5d-proxy-error']]).toEqual([500, 'Service not found api-gone']);
   });
 
-  test('a rule without backends goes to the parent Service itself', async () => {
+  test('a rule without backends goes to the parent Service itself; a lone backend takes all, whatever its weight', async () => {
     route(httpRoute([{ matches: [DEFAULT_MATCH] }]));
     expect(await backends(3)).toEqual(['primary', 'primary', 'primary']);
+    route(httpRoute([{ matches: [DEFAULT_MATCH], backendRefs: [backendRef('api-canary', 0)] }]));
+    expect(await backends(3)).toEqual(['canary', 'canary', 'canary']);
   });
 
   test('RequestRedirect: the proxy answers the redirect itself (301 unless a status is given)', async () => {

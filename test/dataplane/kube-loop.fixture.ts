@@ -1,0 +1,31 @@
+/**
+ * Run by kube-loop.test.ts in a child process (client-node does not load under
+ * jest): the emulator's loop of KubeSource and RouteStatusWriter, three
+ * rounds against the API server at argv[2], one JSON line a round.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { KubeSource, RouteStatusWriter } from '../../e2e/dataplane/kube-source';
+import { describeSplit } from '../../e2e/dataplane/topology';
+
+async function main(): Promise<void> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'fake', server: process.argv[2], skipTLSVerify: true }],
+    users: [{ name: 'fake' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
+    currentContext: 'fake',
+  });
+  const log: string[] = [];
+  const source = new KubeSource(kc, 'testapi', undefined, (l) => log.push(l));
+  const writer = new RouteStatusWriter(kc, (l) => log.push(l));
+  for (let round = 0; round < 3; round++) {
+    const snapshot = await source.snapshot();
+    const patched = await writer.reconcile(snapshot.httpRoutes, snapshot.services, new Date('2026-03-04T05:06:07.500Z'));
+    process.stdout.write(`${JSON.stringify({ splits: snapshot.splits.map((s) => `${s.service}:${s.port} ${describeSplit(s)}`), patched, log: log.splice(0) })}\n`);
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});
