@@ -303,7 +303,7 @@ function convertBackend(b: any, namespace: string): WeightedBackend {
       service, weight, ...ns,
       invalid: egress
         ? 'EgressNetwork backends attach to EgressNetwork parents only'
-        : `unsupported backend type ${b.group || 'core'} ${b.kind ?? '<empty>'}`,
+        : `unsupported backend type ${b.group ?? 'core'} ${b.kind ?? '<empty>'}`,
     };
   }
   let filters: RouteFilter[];
@@ -402,7 +402,7 @@ export class HttpRouteIndex {
       const report = c.error
         ? `route ${key} refused, as Linkerd's policy controller does ("Failed to convert route": ${c.error}); `
           + (this.indexed.has(key) ? 'the version indexed before stays in force' : 'it routes nothing')
-        : c.notAccepted.length > 0 ? `route ${key} not applied for ${c.notAccepted.join(', ')}: no Accepted status from Linkerd yet` : '';
+        : c.notAccepted.length > 0 ? `route ${key} not applied for ${c.notAccepted.join(', ')}: its status has no Accepted=True (Linkerd proxies only get accepted routes)` : '';
       if (report && this.reported.get(key) !== report) this.log(report);
       this.reported.set(key, report);
       if (!c.error) this.indexed.set(key, c.splits);

@@ -58,7 +58,7 @@ test('lists routes through v1beta1, applies them once Linkerd status is written 
     expect(rounds.map((r) => r.patched)).toEqual([1, 0, 0]);
     expect(rounds[0].splits).toEqual([]);
     expect(rounds[0].log).toEqual([
-      `route ${NS}/api not applied for api:3000: no Accepted status from Linkerd yet`,
+      `route ${NS}/api not applied for api:3000: its status has no Accepted=True (Linkerd proxies only get accepted routes)`,
       `status httproute ${NS}/api: api Accepted=True,ResolvedRefs=True`,
     ]);
     expect(rounds[1].splits).toEqual([
