@@ -6,7 +6,7 @@
 import { App, Duration } from 'cdk8s';
 import { EnvValue } from 'cdk8s-plus-28';
 import { CanaryDemo, CanaryDemoProps } from '../../charts';
-import { CanaryProvider } from '../../lib';
+import { CanaryProvider, StrategyKind } from '../../lib';
 
 /** A release of the API: the image tag, plus env for a simulated bug. */
 export interface Release {
@@ -25,7 +25,11 @@ export type AnalysisVariant =
   /** A confirm-promotion gate on the load tester. */
   | 'promotion-gate'
   /** Flagger's `linkerd` provider: weights in an SMI TrafficSplit instead of an HTTPRoute. */
-  | 'linkerd-smi';
+  | 'linkerd-smi'
+  /** Blue/green: `iterations` checks on the canary Service, then the switch. */
+  | 'blue-green'
+  /** A/B testing: requests with `x-canary: insider` or cookie `canary=always` go to the canary. */
+  | 'ab-testing';
 
 export const REHEARSAL_STEP_WEIGHTS = [5, 15, 35];
 
@@ -38,6 +42,8 @@ export interface RehearsalSettings {
   /** Replaces stepWeight/maxWeight when set. */
   readonly stepWeights?: number[];
   readonly metricInterval: Duration;
+  /** Checks of a blue/green or A/B analysis. */
+  readonly iterations: number;
   readonly successRateMin?: number;
   readonly clientErrorMax?: number;
   readonly latencyMaxMs?: number;
@@ -53,6 +59,7 @@ export const DEFAULT_SETTINGS: RehearsalSettings = {
   stepWeight: 10,
   maxWeight: 50,
   metricInterval: Duration.seconds(30),
+  iterations: 4,
 };
 
 export function rehearsalProps(variant: AnalysisVariant, version: string, settings: RehearsalSettings = DEFAULT_SETTINGS): CanaryDemoProps {
@@ -67,7 +74,15 @@ export function rehearsalProps(variant: AnalysisVariant, version: string, settin
     ...(variant === 'step-weights' ? { stepWeights: REHEARSAL_STEP_WEIGHTS } : {}),
     ...(variant === 'promotion-gate' ? { promotionGate: true } : {}),
     ...(variant === 'linkerd-smi' ? { provider: CanaryProvider.LINKERD } : {}),
+    ...(variant === 'blue-green' ? { strategy: StrategyKind.BLUE_GREEN } : {}),
+    ...(variant === 'ab-testing' ? { strategy: StrategyKind.AB_TESTING } : {}),
   };
+}
+
+/** Analysis steps of a successful rollout: the weights, or one per iteration. */
+export function analysisSteps(props: CanaryDemoProps): number {
+  const iterative = props.strategy === StrategyKind.BLUE_GREEN || props.strategy === StrategyKind.AB_TESTING;
+  return iterative ? props.iterations ?? 10 : expectedWeights(props).length;
 }
 
 /** Canary weights a successful analysis steps through with these props. */

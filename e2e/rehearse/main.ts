@@ -5,12 +5,13 @@
  * proxies. Brings the stack up, runs 1.0 (Initialized), 2.0 (Succeeded),
  * 3.0 (Failed) with short intervals, prints each timeline, tears down always.
  *
- *   npm run rehearse -- [--all] [--keep] [analysis settings]
- *     --all   also the test:e2e scenarios (5xx rollback, stepWeights, gate, control)
+ *   npm run rehearse -- [--strategy canary|blue-green|ab-testing] [--all] [--keep] [analysis settings]
+ *     --strategy  the delivery strategy rehearsed (default canary: the demo's weighted story)
+ *     --all   also the test:e2e scenarios (5xx rollback, stepWeights, gate, control, SMI)
  *     --keep  leave the stack up afterwards (npm run cluster:down stops it)
  *   Analysis settings (defaults: the short-interval DEFAULT_SETTINGS of app.ts):
  *     --interval 10s  --threshold 2  --step-weight 10  --max-weight 50
- *     --step-weights 5,15,35  --metric-interval 30s
+ *     --step-weights 5,15,35  --metric-interval 30s  --iterations 4
  *     --success-rate-min 99  --client-error-max 1  --latency-max-ms 500
  * Exit 0 when every outcome is the expected one, 1 otherwise.
  */
@@ -19,7 +20,7 @@ import { Duration } from 'cdk8s';
 import { parseDuration } from '../../watch/timeout';
 import { DEFAULT_SETTINGS, RehearsalSettings, rehearsalProps, synthDemo } from './app';
 import { runScenario, ScenarioResult } from './scenario';
-import { DEMO, MORE } from './scenarios';
+import { BY_STRATEGY, MORE } from './scenarios';
 import { Timeline } from './timeline';
 import { clusterDown, clusterUp, resetNamespace, stackInfo, startRehearsalParts } from './stack';
 
@@ -32,6 +33,7 @@ const SETTING_FLAGS = {
   'interval': { type: 'string' }, 'threshold': { type: 'string' }, 'step-weight': { type: 'string' },
   'max-weight': { type: 'string' }, 'step-weights': { type: 'string' }, 'metric-interval': { type: 'string' },
   'success-rate-min': { type: 'string' }, 'client-error-max': { type: 'string' }, 'latency-max-ms': { type: 'string' },
+  'iterations': { type: 'string' },
 } as const;
 
 function number(flag: string, text: string): number {
@@ -65,14 +67,23 @@ function settingsFrom(v: Partial<Record<keyof typeof SETTING_FLAGS, string>>): R
       successRateMin: opt('success-rate-min', number),
       clientErrorMax: opt('client-error-max', number),
       latencyMaxMs: opt('latency-max-ms', number),
+      iterations: opt('iterations', number),
     }),
   };
 }
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { all: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, ...SETTING_FLAGS },
+    options: {
+      all: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false },
+      strategy: { type: 'string', default: 'canary' }, ...SETTING_FLAGS,
+    },
   });
+  const strategyScenarios = BY_STRATEGY[values.strategy];
+  if (!Object.hasOwn(BY_STRATEGY, values.strategy)) {
+    throw new Error(`--strategy (${values.strategy}) must be one of ${Object.keys(BY_STRATEGY).join(', ')}`);
+  }
+  const scenarios = values.all ? [...strategyScenarios, ...(values.strategy === 'canary' ? MORE : [])] : strategyScenarios;
   const settings = settingsFrom(values);
   // Bad settings fail here, with the chart's message, before any process starts.
   synthDemo({ version: '1.0' }, rehearsalProps('demo', '1.0', settings));
@@ -84,7 +95,7 @@ async function main(): Promise<number> {
     resetNamespace(stack);
     await startRehearsalParts(stack);
     console.log(`[rehearse] stack, data plane, load tester and Prometheus ready after ${((Date.now() - started) / 1000).toFixed(0)}s`);
-    for (const scenario of values.all ? [...DEMO, ...MORE] : DEMO) {
+    for (const scenario of scenarios) {
       const result = await runScenario(stack, scenario, settings);
       results.push(result);
       console.log(`\n[rehearse] ${result.ok ? 'ok' : 'FAILED'}: ${scenario.name} (${result.seconds}s)\n${result.timeline.render()}`);
@@ -105,8 +116,7 @@ async function main(): Promise<number> {
     }
   }
   console.log(`\n${summary(results)}\n[rehearse] total ${((Date.now() - started) / 1000).toFixed(0)}s`);
-  const expected = values.all ? DEMO.length + MORE.length : DEMO.length;
-  return results.length === expected && results.every((r) => r.ok) ? 0 : 1;
+  return results.length === scenarios.length && results.every((r) => r.ok) ? 0 : 1;
 }
 
 main().then((code) => process.exit(code), (err: Error) => {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { CanaryDemoProps } from '../../charts';
-import { AnalysisVariant, DEFAULT_SETTINGS, expectedWeights, RehearsalSettings, Release, rehearsalProps, synthDemo } from './app';
+import { AnalysisVariant, analysisSteps, DEFAULT_SETTINGS, expectedWeights, RehearsalSettings, Release, rehearsalProps, synthDemo } from './app';
 import {
   dataplaneLogPath, httpGet, httpPost, kubectl, LOADTESTER_PORT, REPO, resetNamespace, serviceAddress, StackInfo,
 } from './stack';
@@ -25,6 +25,19 @@ export interface ScenarioStep {
   readonly primary: { readonly release: string; readonly status: number; readonly body?: RegExp };
   /** Hold in WaitingPromotion for this long (checking it stays), then open the gate. */
   readonly gateHoldMs?: number;
+  /** Requests sent once the analysis has taken its first step, and who must answer them. */
+  readonly probes?: readonly Probe[];
+}
+
+/** A request through a Service of the emulated mesh, mid-analysis, and the answer it must get. */
+export interface Probe {
+  /** What the probe shows, for the timeline. */
+  readonly what: string;
+  /** @default 'apex': the Service whose route Flagger writes */
+  readonly via?: 'apex' | 'canary';
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly status: number;
+  readonly body?: RegExp;
 }
 
 export interface Scenario {
@@ -97,6 +110,44 @@ async function holdThenOpenGate(stack: StackInfo, holdMs: number, timeline: Time
   timeline.add('rehearse', 'gate opened (POST /gate/open to the load tester)');
 }
 
+function canaryStatus(stack: StackInfo): { phase?: string; iterations: number; weight: number } {
+  try {
+    const status = JSON.parse(kubectl(stack, ['get', 'canary', CANARY, '-n', NAMESPACE, '-o', 'jsonpath={.status}']) || '{}');
+    return { phase: status.phase, iterations: status.iterations ?? 0, weight: status.canaryWeight ?? 0 };
+  } catch {
+    return { iterations: 0, weight: 0 };
+  }
+}
+
+/**
+ * Once the analysis has taken its first step (an iteration or a weight), sends each
+ * probe through the emulated mesh and checks who answers: the route Flagger wrote decides.
+ */
+async function probeMidAnalysis(stack: StackInfo, probes: readonly Probe[], timeline: Timeline, failures: string[],
+  done: () => boolean): Promise<void> {
+  for (;;) {
+    if (done()) {
+      failures.push('the analysis ended before it took a step: the probes were not sent');
+      return;
+    }
+    const status = canaryStatus(stack);
+    if (status.phase === 'Progressing' && (status.iterations >= 1 || status.weight > 0)) break;
+    await sleep(500);
+  }
+  // The emulator applies the route within a second of Flagger writing it.
+  await sleep(1500);
+  for (const probe of probes) {
+    const service = probe.via === 'canary' ? `${CANARY}-canary` : CANARY;
+    const addr = await serviceAddress(service, NAMESPACE);
+    const answer = addr ? await httpGet(`http://${addr}:3000/`, { ...probe.headers }).catch((err: Error) => ({ status: 0, body: err.message })) : undefined;
+    const got = answer ? `${answer.status} ${answer.body.trim()}` : 'no address';
+    const headers = Object.entries(probe.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ') || 'no headers';
+    const ok = answer !== undefined && answer.status === probe.status && (!probe.body || probe.body.test(answer.body));
+    timeline.add('rehearse', `probe ${service} (${headers}) -> ${got}: ${probe.what} ${ok ? 'ok' : 'WRONG'}`);
+    if (!ok) failures.push(`probe "${probe.what}" via ${service} (${headers}) answered ${got}, expected ${probe.status} ${probe.body ?? ''}`);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -109,7 +160,7 @@ function describe(release: Release): string {
 /** Generous bound for one analysis: every step, every allowed failure, set-up and promotion. */
 function watchTimeoutS(props: CanaryDemoProps, gateHoldMs = 0): number {
   const intervalS = props.interval?.toSeconds() ?? 60;
-  return Math.ceil(intervalS * (expectedWeights(props).length + (props.threshold ?? 5) + 6) + gateHoldMs / 1000 + 120);
+  return Math.ceil(intervalS * (analysisSteps(props) + (props.threshold ?? 5) + 6) + gateHoldMs / 1000 + 120);
 }
 
 async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep, settings: RehearsalSettings,
@@ -131,9 +182,11 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
   const gate = step.gateHoldMs !== undefined
     ? holdThenOpenGate(stack, step.gateHoldMs, timeline, failures, () => finished)
     : Promise.resolve();
+  const probes = step.probes ? probeMidAnalysis(stack, step.probes, timeline, failures, () => finished) : Promise.resolve();
   const code = await watch(stack, step.expect, watchTimeoutS(props, step.gateHoldMs), appliedAt, timeline);
   finished = true;
   await gate;
+  await probes;
   clearInterval(drain);
   await sleep(1500);
   tail.drainDataplane(timeline);

@@ -4,7 +4,7 @@
  * a new release, and the demo is initialized only once.
  */
 import { REHEARSAL_STEP_WEIGHTS } from './app';
-import { Scenario } from './scenario';
+import { Probe, Scenario } from './scenario';
 
 const HELLO = (major: number) => new RegExp(`Hello v${major}\\b`);
 
@@ -85,3 +85,85 @@ export const MORE: Scenario[] = [
     ],
   },
 ];
+
+const PRIMARY_V1: Probe = { what: 'without a match the primary (1.0) answers', status: 200, body: HELLO(1) };
+
+/** Blue/green (`npm run rehearse -- --strategy blue-green`): a new Canary, 1.0, 2.0, 3.0. */
+export const BLUE_GREEN: Scenario[] = [
+  {
+    name: 'blue-green-initialize-1.0',
+    proves: 'a blue/green Canary initializes its first revision',
+    analysis: 'blue-green',
+    fresh: true,
+    steps: [{ release: { version: '1.0' }, expect: 'initialized', primary: { release: '1.0', status: 200, body: HELLO(1) } }],
+  },
+  {
+    name: 'blue-green-promote-2.0',
+    proves: 'during the iterations live traffic stays on 1.0 while the canary Service runs 2.0; then 2.0 is promoted',
+    analysis: 'blue-green',
+    steps: [{
+      release: { version: '2.0' }, expect: 'succeeded',
+      probes: [
+        { what: 'live traffic stays on the primary (1.0)', status: 200, body: HELLO(1) },
+        { what: 'the canary Service runs 2.0', via: 'canary', status: 200, body: HELLO(2) },
+      ],
+      primary: { release: '2.0', status: 200, body: HELLO(2) },
+    }],
+  },
+  {
+    name: 'blue-green-rollback-3.0',
+    proves: 'the 404 release is rolled back by the 4xx check without live traffic ever reaching it',
+    analysis: 'blue-green',
+    steps: [{
+      release: { version: '3.0' }, expect: 'failed',
+      probes: [{ what: 'live traffic stays on the primary (2.0)', status: 200, body: HELLO(2) }],
+      primary: { release: '2.0', status: 200, body: HELLO(2) },
+    }],
+  },
+];
+
+/** A/B testing (`npm run rehearse -- --strategy ab-testing`): a new Canary, 1.0, 2.0, 3.0. */
+export const AB_TESTING: Scenario[] = [
+  {
+    name: 'ab-testing-initialize-1.0',
+    proves: 'an A/B Canary initializes its first revision',
+    analysis: 'ab-testing',
+    fresh: true,
+    steps: [{ release: { version: '1.0' }, expect: 'initialized', primary: { release: '1.0', status: 200, body: HELLO(1) } }],
+  },
+  {
+    name: 'ab-testing-promote-2.0',
+    proves: 'only requests with the header or the cookie reach 2.0 during the iterations; then 2.0 is promoted',
+    analysis: 'ab-testing',
+    steps: [{
+      release: { version: '2.0' }, expect: 'succeeded',
+      probes: [
+        { what: 'the header x-canary: insider picks the canary (2.0)', headers: { 'x-canary': 'insider' }, status: 200, body: HELLO(2) },
+        { what: 'the cookie canary=always, among others, picks the canary (2.0)', headers: { cookie: 'session=42; canary=always' }, status: 200, body: HELLO(2) },
+        PRIMARY_V1,
+        { what: 'another header value stays on the primary (1.0)', headers: { 'x-canary': 'outsider' }, status: 200, body: HELLO(1) },
+      ],
+      primary: { release: '2.0', status: 200, body: HELLO(2) },
+    }],
+  },
+  {
+    name: 'ab-testing-rollback-3.0',
+    proves: 'matched requests meet the 404 release, which the 4xx check rolls back; the rest keep 2.0',
+    analysis: 'ab-testing',
+    steps: [{
+      release: { version: '3.0' }, expect: 'failed',
+      probes: [
+        { what: 'the header picks the canary (3.0, 404)', headers: { 'x-canary': 'insider' }, status: 404 },
+        { what: 'without a match the primary (2.0) answers', status: 200, body: HELLO(2) },
+      ],
+      primary: { release: '2.0', status: 200, body: HELLO(2) },
+    }],
+  },
+];
+
+/** The scenarios of each strategy, for `--strategy`. */
+export const BY_STRATEGY: Readonly<Record<string, Scenario[]>> = {
+  'canary': DEMO,
+  'blue-green': BLUE_GREEN,
+  'ab-testing': AB_TESTING,
+};

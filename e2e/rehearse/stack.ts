@@ -82,9 +82,12 @@ interface HttpAnswer {
   readonly body: string;
 }
 
-function httpRequest(url: string, method: string, body?: string): Promise<HttpAnswer> {
+function httpRequest(url: string, method: string, body?: string, extraHeaders: Record<string, string> = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const headers = {
+      ...extraHeaders,
+      ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
+    };
     const req = http.request(url, { method, timeout: 5000, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -97,7 +100,7 @@ function httpRequest(url: string, method: string, body?: string): Promise<HttpAn
   });
 }
 
-export const httpGet = (url: string) => httpRequest(url, 'GET');
+export const httpGet = (url: string, headers: Record<string, string> = {}) => httpRequest(url, 'GET', undefined, headers);
 export const httpPost = (url: string, body = '') => httpRequest(url, 'POST', body);
 
 export async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
