@@ -2,7 +2,7 @@ import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
   AlertAddress, AlertProvider, AlertProviderType, AlertSeverity, Canary, CanaryAutoscaler, CanaryProvider, CanaryStrategy, CanaryTarget,
-  CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions, MeshNamespace, PodSecurityLevel, RequestMatch,
+  CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions, MeshNamespace, PodSecurityLevel, RequestMatch, SessionAffinity,
   StrategyKind, StringMatch,
 } from '../lib';
 
@@ -128,6 +128,13 @@ export interface CanaryDemoProps {
    * @default DEMO_AB_MATCH: header `x-canary: insider` or cookie `canary=always`
    */
   readonly abMatch?: RequestMatch[];
+
+  /**
+   * Session affinity of the weighted canary: a client that reached the
+   * canary once keeps reaching it.
+   * @default - none
+   */
+  readonly sessionAffinity?: SessionAffinity;
 
   /**
    * An acceptance test before any traffic moves (pre-rollout webhook: the
@@ -271,8 +278,10 @@ function demoStrategy(props: CanaryDemoProps): CanaryStrategy {
       return CanaryStrategy.abTesting({ iterations, match: props.abMatch ?? DEMO_AB_MATCH });
     default:
       // A preset may carry stepWeight/maxWeight; explicit weights take precedence here.
-      return CanaryStrategy.canary(props.stepWeights
-        ? { stepWeights: props.stepWeights } : { stepWeight: props.stepWeight, maxWeight: props.maxWeight });
+      return CanaryStrategy.canary({
+        ...(props.stepWeights ? { stepWeights: props.stepWeights } : { stepWeight: props.stepWeight, maxWeight: props.maxWeight }),
+        sessionAffinity: props.sessionAffinity,
+      });
   }
 }
 

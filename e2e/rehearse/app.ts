@@ -29,7 +29,12 @@ export type AnalysisVariant =
   /** Blue/green: `iterations` checks on the canary Service, then the switch. */
   | 'blue-green'
   /** A/B testing: requests with `x-canary: insider` or cookie `canary=always` go to the canary. */
-  | 'ab-testing';
+  | 'ab-testing'
+  /** A weighted canary with session affinity (cookie `flagger-cookie`). */
+  | 'session-affinity';
+
+/** The cookie of the session-affinity variant. */
+export const AFFINITY_COOKIE = 'flagger-cookie';
 
 export const REHEARSAL_STEP_WEIGHTS = [5, 15, 35];
 
@@ -76,6 +81,7 @@ export function rehearsalProps(variant: AnalysisVariant, version: string, settin
     ...(variant === 'linkerd-smi' ? { provider: CanaryProvider.LINKERD } : {}),
     ...(variant === 'blue-green' ? { strategy: StrategyKind.BLUE_GREEN } : {}),
     ...(variant === 'ab-testing' ? { strategy: StrategyKind.AB_TESTING } : {}),
+    ...(variant === 'session-affinity' ? { sessionAffinity: { cookieName: AFFINITY_COOKIE } } : {}),
   };
 }
 

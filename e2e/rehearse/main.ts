@@ -5,7 +5,7 @@
  * proxies. Brings the stack up, runs 1.0 (Initialized), 2.0 (Succeeded),
  * 3.0 (Failed) with short intervals, prints each timeline, tears down always.
  *
- *   npm run rehearse -- [--strategy canary|blue-green|ab-testing] [--all] [--keep] [analysis settings]
+ *   npm run rehearse -- [--strategy canary|blue-green|ab-testing|session-affinity] [--all] [--keep] [analysis settings]
  *     --strategy  the delivery strategy rehearsed (default canary: the demo's weighted story)
  *     --all   also the test:e2e scenarios (5xx rollback, stepWeights, gate, control, SMI)
  *     --keep  leave the stack up afterwards (npm run cluster:down stops it)

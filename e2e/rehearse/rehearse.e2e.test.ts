@@ -4,7 +4,7 @@
  * emulator (e2e/dataplane). Scenarios run in order on one Canary (see scenarios.ts).
  */
 import { runScenario } from './scenario';
-import { AB_TESTING, BLUE_GREEN, DEMO, MORE } from './scenarios';
+import { AB_TESTING, BLUE_GREEN, DEMO, MORE, SESSION_AFFINITY } from './scenarios';
 import { resetNamespace, stackInfo, startRehearsalParts, StackInfo, stopRehearsalParts } from './stack';
 
 const stack: StackInfo = stackInfo();
@@ -24,7 +24,7 @@ afterAll(() => {
 
 describe('rehearsal: the real Flagger on emulated pods and proxies', () => {
   let previousOk = true;
-  for (const scenario of [...DEMO, ...MORE, ...BLUE_GREEN, ...AB_TESTING]) {
+  for (const scenario of [...DEMO, ...MORE, ...BLUE_GREEN, ...AB_TESTING, ...SESSION_AFFINITY]) {
     test(`${scenario.name}: ${scenario.proves}`, async () => {
       // Each scenario builds on the previous one's end state.
       expect(previousOk).toBe(true);

@@ -27,6 +27,8 @@ export interface ScenarioStep {
   readonly gateHoldMs?: number;
   /** Requests sent once the analysis has taken its first step, and who must answer them. */
   readonly probes?: readonly Probe[];
+  /** Mid-analysis, check that a client given the affinity cookie by the canary sticks to it. */
+  readonly sticky?: { readonly cookie: string; readonly canaryBody: RegExp; readonly primaryBody: RegExp };
 }
 
 /** A request through a Service of the emulated mesh, mid-analysis, and the answer it must get. */
@@ -119,16 +121,12 @@ function canaryStatus(stack: StackInfo): { phase?: string; iterations: number; w
   }
 }
 
-/**
- * Once the analysis has taken its first step (an iteration or a weight), sends each
- * probe through the emulated mesh and checks who answers: the route Flagger wrote decides.
- */
-async function probeMidAnalysis(stack: StackInfo, probes: readonly Probe[], timeline: Timeline, failures: string[],
-  done: () => boolean): Promise<void> {
+/** Waits until the analysis has taken its first step (an iteration or a weight); false if it ended first. */
+async function firstStep(stack: StackInfo, failures: string[], done: () => boolean): Promise<boolean> {
   for (;;) {
     if (done()) {
-      failures.push('the analysis ended before it took a step: the probes were not sent');
-      return;
+      failures.push('the analysis ended before it took a step: the mid-analysis checks were not made');
+      return false;
     }
     const status = canaryStatus(stack);
     if (status.phase === 'Progressing' && (status.iterations >= 1 || status.weight > 0)) break;
@@ -136,6 +134,48 @@ async function probeMidAnalysis(stack: StackInfo, probes: readonly Probe[], time
   }
   // The emulator applies the route within a second of Flagger writing it.
   await sleep(1500);
+  return true;
+}
+
+/**
+ * Session affinity as a browser sees it: requests without the cookie until one is
+ * answered by the canary with Set-Cookie, then that cookie on every request: each
+ * must reach the canary, whatever the weight.
+ */
+async function checkSticky(stack: StackInfo, sticky: NonNullable<ScenarioStep['sticky']>, timeline: Timeline,
+  failures: string[], done: () => boolean): Promise<void> {
+  if (!await firstStep(stack, failures, done)) return;
+  const addr = await serviceAddress(CANARY, NAMESPACE);
+  const url = `http://${addr}:3000/`;
+  let cookie: string | undefined;
+  let tries = 0;
+  let primaryAnswers = 0;
+  for (; tries < 100 && !cookie; tries++) {
+    const answer = await httpGet(url);
+    const setCookie = (answer.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${sticky.cookie}=`));
+    if (setCookie && sticky.canaryBody.test(answer.body)) cookie = setCookie.split(';')[0];
+    if (setCookie && !sticky.canaryBody.test(answer.body)) failures.push(`Set-Cookie came with a primary answer: ${answer.body.trim()}`);
+    if (sticky.primaryBody.test(answer.body)) primaryAnswers++;
+  }
+  if (!cookie) {
+    failures.push(`no canary answer carried Set-Cookie ${sticky.cookie} in ${tries} requests`);
+    return;
+  }
+  timeline.add('rehearse', `sticky: request ${tries} reached the canary and got Set-Cookie ${cookie} (${primaryAnswers} primary answers before)`);
+  const bodies: string[] = [];
+  for (let i = 0; i < 20; i++) bodies.push((await httpGet(url, { cookie: `other=1; ${cookie}` })).body.trim());
+  const strays = bodies.filter((b) => !sticky.canaryBody.test(b));
+  timeline.add('rehearse', `sticky: 20 requests with the cookie -> ${20 - strays.length} canary, ${strays.length} elsewhere ${strays.length ? 'WRONG' : 'ok'}`);
+  if (strays.length) failures.push(`with the affinity cookie ${strays.length}/20 requests left the canary: ${strays[0]}`);
+}
+
+/**
+ * Once the analysis has taken its first step, sends each probe through the
+ * emulated mesh and checks who answers: the route Flagger wrote decides.
+ */
+async function probeMidAnalysis(stack: StackInfo, probes: readonly Probe[], timeline: Timeline, failures: string[],
+  done: () => boolean): Promise<void> {
+  if (!await firstStep(stack, failures, done)) return;
   for (const probe of probes) {
     const service = probe.via === 'canary' ? `${CANARY}-canary` : CANARY;
     const addr = await serviceAddress(service, NAMESPACE);
@@ -183,10 +223,12 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
     ? holdThenOpenGate(stack, step.gateHoldMs, timeline, failures, () => finished)
     : Promise.resolve();
   const probes = step.probes ? probeMidAnalysis(stack, step.probes, timeline, failures, () => finished) : Promise.resolve();
+  const sticky = step.sticky ? checkSticky(stack, step.sticky, timeline, failures, () => finished) : Promise.resolve();
   const code = await watch(stack, step.expect, watchTimeoutS(props, step.gateHoldMs), appliedAt, timeline);
   finished = true;
   await gate;
   await probes;
+  await sticky;
   clearInterval(drain);
   await sleep(1500);
   tail.drainDataplane(timeline);

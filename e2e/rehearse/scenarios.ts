@@ -3,7 +3,7 @@
  * not part of Flagger's revision hash, so each scenario changes them and ships
  * a new release, and the demo is initialized only once.
  */
-import { REHEARSAL_STEP_WEIGHTS } from './app';
+import { AFFINITY_COOKIE, REHEARSAL_STEP_WEIGHTS } from './app';
 import { Probe, Scenario } from './scenario';
 
 const HELLO = (major: number) => new RegExp(`Hello v${major}\\b`);
@@ -161,9 +161,31 @@ export const AB_TESTING: Scenario[] = [
   },
 ];
 
+/** A weighted canary with session affinity (`--strategy session-affinity`): a new Canary, 1.0, 2.0. */
+export const SESSION_AFFINITY: Scenario[] = [
+  {
+    name: 'session-affinity-initialize-1.0',
+    proves: 'a Canary with session affinity initializes its first revision',
+    analysis: 'session-affinity',
+    fresh: true,
+    steps: [{ release: { version: '1.0' }, expect: 'initialized', primary: { release: '1.0', status: 200, body: HELLO(1) } }],
+  },
+  {
+    name: 'session-affinity-promote-2.0',
+    proves: 'a client the canary answered once gets the cookie and keeps reaching 2.0 at 10% weight; then 2.0 is promoted',
+    analysis: 'session-affinity',
+    steps: [{
+      release: { version: '2.0' }, expect: 'succeeded', checkWeights: true,
+      sticky: { cookie: AFFINITY_COOKIE, canaryBody: HELLO(2), primaryBody: HELLO(1) },
+      primary: { release: '2.0', status: 200, body: HELLO(2) },
+    }],
+  },
+];
+
 /** The scenarios of each strategy, for `--strategy`. */
 export const BY_STRATEGY: Readonly<Record<string, Scenario[]>> = {
   'canary': DEMO,
   'blue-green': BLUE_GREEN,
   'ab-testing': AB_TESTING,
+  'session-affinity': SESSION_AFFINITY,
 };

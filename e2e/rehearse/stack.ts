@@ -80,6 +80,7 @@ function isAlive(name: string): boolean {
 interface HttpAnswer {
   readonly status: number;
   readonly body: string;
+  readonly headers: http.IncomingHttpHeaders;
 }
 
 function httpRequest(url: string, method: string, body?: string, extraHeaders: Record<string, string> = {}): Promise<HttpAnswer> {
@@ -92,7 +93,7 @@ function httpRequest(url: string, method: string, body?: string, extraHeaders: R
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.on('error', reject);
