@@ -1,7 +1,8 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  Canary, CanaryAutoscaler, CanaryProps, CanaryProvider, CanaryStrategy, CanaryTarget, CookieSameSite, StrategyKind, StringMatch,
+  AlertAddress, AlertProvider, AlertProviderType, AlertSeverity, Canary, CanaryAutoscaler, CanaryProps, CanaryProvider, CanaryStrategy,
+  CanaryTarget, CookieSameSite, LoadTester, StrategyKind, StringMatch,
 } from '../../lib';
 import { only, synthWith } from '../schema/synth';
 import { expectSchemaValid } from '../schema/validate';
@@ -197,5 +198,73 @@ describe('autoscaling', () => {
     expect(canaryOf({ autoscalerName: 'api-hpa' }).spec.autoscalerRef).toEqual({
       apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'api-hpa',
     });
+  });
+});
+
+describe('alerts', () => {
+  test('addAlert references the AlertProvider by name and namespace, with the severity', () => {
+    const objects = synthWith((scope) => {
+      const provider = new AlertProvider(scope, 'chat', {
+        name: 'on-call', namespace: 'ops', type: AlertProviderType.MSTEAMS, address: AlertAddress.fromSecret('teams-url'),
+      });
+      const c = new Canary(scope, 'canary', { target: target(scope), alerts: [{ name: 'on-call', provider }] });
+      c.addAlert({ name: 'errors', provider, severity: AlertSeverity.ERROR });
+    });
+    const canary = only(objects, 'Canary');
+    expectSchemaValid([canary]);
+    expect(canary.spec.analysis.alerts).toEqual([
+      { name: 'on-call', severity: 'info', providerRef: { name: 'on-call', namespace: 'ops' } },
+      { name: 'errors', severity: 'error', providerRef: { name: 'on-call', namespace: 'ops' } },
+    ]);
+  });
+});
+
+describe('load tests per strategy', () => {
+  const webhooks = (strategy: CanaryStrategy, add: (lt: LoadTester, c: Canary) => void) => {
+    const objects = synthWith((scope) => {
+      const c = new Canary(scope, 'canary', { target: target(scope), strategy });
+      add(new LoadTester(scope, 'lt'), c);
+    });
+    return only(objects, 'Canary').spec.analysis.webhooks;
+  };
+
+  test('A/B: through the apex with the headers of the first match (cookies in one Cookie header)', () => {
+    const [hook] = webhooks(CanaryStrategy.abTesting({ match: [{ headers: { 'X-User': StringMatch.exact("o'brien") }, cookies: { a: '1', b: '2' } }] }),
+      (lt, c) => lt.addLoadTest(c));
+    expect(hook.metadata.cmd).toBe("hey -z 1m -q 5 -c 2 -H 'X-User: o'\\''brien' -H 'Cookie: a=1; b=2' http://api.testapi:3000/");
+  });
+
+  test('A/B with a regex first match needs explicit headers', () => {
+    expect(() => webhooks(CanaryStrategy.abTesting({ match: [{ headers: { 'x-user': StringMatch.regex('.*') } }] }), (lt, c) => lt.addLoadTest(c)))
+      .toThrow(/loadTest\.headers \(undefined\) must be given for Canary 'api': its first A\/B match has a prefix, regex or query condition/);
+    const [hook] = webhooks(CanaryStrategy.abTesting({ match: [{ headers: { 'x-user': StringMatch.regex('.*') } }] }),
+      (lt, c) => lt.addLoadTest(c, { headers: { 'x-user': 'bot' } }));
+    expect(hook.metadata.cmd).toBe("hey -z 1m -q 5 -c 2 -H 'x-user: bot' http://api.testapi:3000/");
+  });
+
+  test('blue/green and canary: straight to the canary Service; throughApex goes to the apex', () => {
+    expect(webhooks(CanaryStrategy.blueGreen(), (lt, c) => lt.addLoadTest(c))[0].metadata.cmd)
+      .toBe('hey -z 1m -q 5 -c 2 http://api-canary.testapi:3000/');
+    expect(webhooks(CanaryStrategy.canary(), (lt, c) => lt.addLoadTest(c, { throughApex: true, path: '/api' }))[0].metadata.cmd)
+      .toBe('hey -z 1m -q 5 -c 2 http://api.testapi:3000/api');
+  });
+
+  test('acceptance test: a pre-rollout curl --fail on the canary Service', () => {
+    expect(webhooks(CanaryStrategy.canary(), (lt, c) => lt.addAcceptanceTest(c, { path: '/api' }))).toEqual([{
+      name: 'acceptance-test',
+      type: 'pre-rollout',
+      url: 'http://flagger-loadtester.testapi/',
+      timeout: '30s',
+      metadata: { type: 'bash', cmd: "curl --silent --show-error --fail --max-time 10 'http://api-canary.testapi:3000/api'" },
+    }]);
+    expect(() => webhooks(CanaryStrategy.canary(), (lt, c) => lt.addAcceptanceTest(c, { path: "/a'b" })))
+      .toThrow(/acceptanceTest\.path \('\/a'b'\) must start with '\/' and contain no spaces or quotes/);
+  });
+
+  test('load test header names and values are checked', () => {
+    expect(() => webhooks(CanaryStrategy.canary(), (lt, c) => lt.addLoadTest(c, { headers: { 'a b': '1' } })))
+      .toThrow(/loadTest\.headers \('a b'\) must be a header name/);
+    expect(() => webhooks(CanaryStrategy.canary(), (lt, c) => lt.addLoadTest(c, { headers: { a: 'x\ny' } })))
+      .toThrow(/loadTest\.headers\.a \('x\\ny'\) must be a string without CR, LF or NUL/);
   });
 });
