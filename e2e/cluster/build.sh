@@ -63,14 +63,16 @@ build_once kwok "$KWOK_VERSION" build_kwok_with_stages
 build_once flagger "$FLAGGER_VERSION" go_install \
   "github.com/fluxcd/flagger/cmd/flagger@$FLAGGER_VERSION" "github.com/fluxcd/flagger/cmd/loadtester@$FLAGGER_VERSION"
 
-# Debian packages (prometheus for issue 6's metrics, hey for the load tester).
+# Debian packages: prometheus for the metrics, hey for the load tester's load tests, curl for its
+# acceptance tests (`bash` webhooks).
 missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v hey >/dev/null || missing+=(hey)
+command -v curl >/dev/null || missing+=(curl)
 if ((${#missing[@]})); then
   echo "[build] apt-get install ${missing[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
-  echo "[build] skip  apt packages (prometheus, hey present)"
+  echo "[build] skip  apt packages (prometheus, hey, curl present)"
 fi
 echo "[build] all done in $((SECONDS - total_start))s"

@@ -31,7 +31,9 @@ export type AnalysisVariant =
   /** A/B testing: requests with `x-canary: insider` or cookie `canary=always` go to the canary. */
   | 'ab-testing'
   /** A weighted canary with session affinity (cookie `flagger-cookie`). */
-  | 'session-affinity';
+  | 'session-affinity'
+  /** The demo plus the pre-rollout acceptance test (curl --fail on the canary). */
+  | 'acceptance-test';
 
 /** The cookie of the session-affinity variant. */
 export const AFFINITY_COOKIE = 'flagger-cookie';
@@ -82,6 +84,7 @@ export function rehearsalProps(variant: AnalysisVariant, version: string, settin
     ...(variant === 'blue-green' ? { strategy: StrategyKind.BLUE_GREEN } : {}),
     ...(variant === 'ab-testing' ? { strategy: StrategyKind.AB_TESTING } : {}),
     ...(variant === 'session-affinity' ? { sessionAffinity: { cookieName: AFFINITY_COOKIE } } : {}),
+    ...(variant === 'acceptance-test' ? { acceptanceTest: true } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export interface ScenarioStep {
   readonly expect: Verdict;
   /** Check that the apex split stepped through the analysis' weights, in order. */
   readonly checkWeights?: boolean;
+  /** With checkWeights: the canary must never get a weight (it failed before any traffic moved). */
+  readonly expectNoWeights?: boolean;
   /** What the primary Service answers on `/` afterwards. */
   readonly primary: { readonly release: string; readonly status: number; readonly body?: RegExp };
   /** Hold in WaitingPromotion for this long (checking it stays), then open the gate. */
@@ -236,7 +238,7 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
 
   if (step.checkWeights) {
     const seen = canaryWeights(filterSince(timeline, stepStart)).filter((w) => w > 0);
-    const expected = expectedWeights(props);
+    const expected = step.expectNoWeights ? [] : expectedWeights(props);
     if (JSON.stringify(seen) !== JSON.stringify(expected)) {
       failures.push(`release ${step.release.version}: canary weights ${JSON.stringify(seen)}, expected ${JSON.stringify(expected)}`);
     }

@@ -63,6 +63,15 @@ export const MORE: Scenario[] = [
     }],
   },
   {
+    name: 'acceptance-test',
+    proves: 'with the pre-rollout acceptance test on, the 404 release fails before any traffic moves to it',
+    analysis: 'acceptance-test',
+    steps: [{
+      release: { version: '3.2' }, expect: 'failed', checkWeights: true, expectNoWeights: true,
+      primary: { release: '2.3', status: 200, body: HELLO(2) },
+    }],
+  },
+  {
     name: 'control-success-rate-only',
     proves: "with only Linkerd's success rate, the 404 release WOULD be promoted (why the 4xx check exists)",
     analysis: 'success-rate-only',
