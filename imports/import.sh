@@ -10,6 +10,7 @@ crds=(
   imports/crds/flagger-v1.44.0.yaml                  # -> imports/flagger.app.ts
   imports/crds/gateway-api-v1.1.1-httproutes.yaml    # -> imports/gateway.networking.k8s.io.ts
   imports/crds/linkerd-smi-v0.2.7-trafficsplit.yaml  # -> imports/split.smi-spec.io.ts
+  imports/crds/linkerd-policy-edge-26.8.3.yaml       # -> imports/policy.linkerd.io.ts
 )
 
 # One spec per run: cdk8s-cli 2.207 only imports the first positional spec.
