@@ -96,7 +96,7 @@ cli_user() {
 
 library_contents() { # the library tarball ships compiled JS, declarations and the jsii assembly, and no sources
   local files; files="$(tar tzf "$lib_tgz")"
-  for f in package/.jsii package/build/lib/index.js package/build/lib/index.d.ts package/build/imports/flagger.app.js package/LICENSE; do
+  for f in package/.jsii package/build/lib/index.js package/build/lib/index.d.ts package/build/imports/flagger.app.js package/build/imports/policy.linkerd.io.js package/LICENSE; do
     grep -qx "$f" <<<"$files" || { echo "missing $f"; return 1; }
   done
   ! grep -E '\.ts$' <<<"$files" | grep -vE '\.d\.ts$' || { echo "TypeScript sources shipped"; return 1; }

@@ -6,6 +6,7 @@ export * from './canary-target';
 export * from './linkerd-metric-templates';
 export * from './load-generator';
 export * from './load-tester';
+export * from './mesh-authorization';
 export * from './mesh-namespace';
 export * from './metric-template';
 export * from './request-match';
@@ -14,3 +15,5 @@ export * from './workload-settings';
 // The classes generated from Flagger's CRD (Canary, MetricTemplate, AlertProvider and their
 // structs), as cdk8s-plus exposes Kubernetes' own under `k8s`.
 export * as flagger from '../imports/flagger.app';
+// Linkerd's policy classes (Server, AuthorizationPolicy, MeshTLSAuthentication), used by MeshAuthorization.
+export * as linkerd from '../imports/policy.linkerd.io';
