@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * canary-watch: follow a Flagger Canary and exit with its verdict.
- * Exit codes: 0 expectation met, 1 the other outcome, 2 timed out, 3 usage/kubeconfig/permission/not-found.
+ * Exit codes: 0 expectation met, 1 the other outcome, 2 timed out,
+ * 3 usage/kubeconfig/permission/not-found, or an answer that is not the Kubernetes API.
  */
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -34,7 +35,8 @@ Options:
   -h, --help               this help
 
 Exit codes: 0 expectation met, 1 the other outcome happened, 2 timed out,
-3 usage, kubeconfig, permission or not-found error.`;
+3 usage, kubeconfig, permission or not-found error, or an answer that is not
+the Kubernetes API (an HTML page, malformed JSON, another kind).`;
 
 export interface CliOptions {
   readonly name: string;
@@ -212,7 +214,11 @@ export async function main(io: Io): Promise<number> {
       resolve(code);
     };
   });
-  watch.confirm = () => source.get();
+  // A bad answer to the confirming re-read ends the watch like any other (exit 3).
+  watch.confirm = () => source.get().catch((err: unknown) => {
+    if (err instanceof WatchError) watch.exit(fail(err.message));
+    throw err;
+  });
   try {
     const first = await source.start();
     const derived = deriveTimeout(first);
@@ -277,7 +283,7 @@ class Watcher {
   }
 
   private scheduleConfirm(): void {
-    if (this.confirming) return;
+    if (this.confirming || this.exited) return;
     this.confirming = true;
     this.timers.push(setTimeout(() => {
       this.confirm().then((canary) => {
@@ -306,6 +312,9 @@ if (require.main === module) {
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
+  // Node exits 0 once nothing is left to wait for (say, a request that can never settle):
+  // the watcher exits through process.exit below, never that way.
+  process.on('beforeExit', () => crash(new Error('the watch stopped without a verdict')));
   // A closed pipe (| head) must not crash the watcher: the exit code still tells the verdict.
   process.stdout.on('error', () => undefined);
   void main({ argv: process.argv.slice(2), env: process.env, stdout: process.stdout, stderr: process.stderr })

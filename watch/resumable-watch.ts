@@ -6,6 +6,8 @@
  * the list's resourceVersion with bookmarks and a server-side timeout, an
  * inactivity watchdog, a re-list on 410 Gone, and reconnects with exponential
  * backoff after a disconnect or a 5xx. Nothing here knows about Canaries.
+ * An answer that is not the Kubernetes API (BadAnswer) is never retried: the
+ * stream stops and reports it as fatal.
  */
 import type { Watch } from '@kubernetes/client-node';
 
@@ -18,14 +20,30 @@ export interface WatchTuning {
   readonly backoffMaxMs: number;
 }
 
+/**
+ * An answer that is not the Kubernetes API: not JSON (a proxy's HTML page sent with
+ * 200 OK), an object of another kind, a stream that ends inside an event. Asking again
+ * would not change it, and nothing in it can be judged: the message names the request
+ * and what came back, and the watch ends with exit code 3.
+ */
+export class BadAnswer extends Error {}
+
+/** `text` quoted on one line, cut after `max` characters: what an error message shows of a bad answer. */
+export function excerpt(text: string, max = 60): string {
+  return text === '' ? 'empty' : JSON.stringify(text.length > max ? text.slice(0, max) + '...' : text);
+}
+
 export interface ApiFailure {
   readonly status?: number;
   readonly body?: { reason?: string; message?: string; details?: { name?: string } };
   readonly cause: string;
+  /** A BadAnswer: the cause is the whole message. */
+  readonly invalid?: boolean;
 }
 
-/** Normalizes client-node's ApiException, watch errors and network errors. */
+/** Normalizes client-node's ApiException, watch errors, network errors and BadAnswers. */
 export function failure(err: unknown): ApiFailure {
+  if (err instanceof BadAnswer) return { cause: err.message, invalid: true };
   const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; message?: string };
   const status = typeof e.code === 'number' ? e.code : typeof e.statusCode === 'number' ? e.statusCode : undefined;
   let body: ApiFailure['body'];
@@ -45,7 +63,12 @@ export function failure(err: unknown): ApiFailure {
 }
 
 function isTransient(f: ApiFailure): boolean {
-  return f.status === undefined || f.status === 429 || f.status >= 500;
+  return !f.invalid && (f.status === undefined || f.status === 429 || f.status >= 500);
+}
+
+/** Not worth retrying after the first list: the stream stops and reports it. */
+function isFatal(f: ApiFailure): boolean {
+  return f.invalid === true || f.status === 401 || f.status === 403;
 }
 
 function seconds(ms: number): string {
@@ -66,9 +89,10 @@ export interface ResumableWatchSpec<T> {
   list(): Promise<Listed<T>>;
   /** The first list (relist false), and every re-list after a 410 Gone. */
   onList(items: T[], relist: boolean): void;
+  /** May throw a BadAnswer (an object of another kind): the stream stops and reports it as fatal. */
   onWatch(type: string, obj: T): void;
   notice(level: 'info' | 'warning', message: string): void;
-  /** A non-retriable failure (401, 403) of `verb` after the first list: the stream has stopped. */
+  /** A non-retriable failure (401, 403, a BadAnswer) of `verb` after the first list: the stream has stopped. */
   fatal(f: ApiFailure, verb: string): void;
 }
 
@@ -84,7 +108,8 @@ export class ResumableWatch<T extends { metadata?: { resourceVersion?: string } 
   private connectedAt = 0;
   private stopped = false;
 
-  constructor(private readonly spec: ResumableWatchSpec<T>, private readonly watch: Watch, private readonly tuning: WatchTuning) {}
+  constructor(private readonly spec: ResumableWatchSpec<T>, private readonly watch: Pick<Watch, 'watch'>,
+    private readonly tuning: WatchTuning) {}
 
   /**
    * First list: failures are thrown to the caller (converted by `explain` when given,
@@ -159,10 +184,15 @@ export class ResumableWatch<T extends { metadata?: { resourceVersion?: string } 
     if (generation !== this.generation || this.stopped) return;
     this.armWatchdog(generation);
     if (type === 'ERROR') {
-      const status = obj as unknown as { code?: number; message?: string };
-      if (status.code === 410) {
+      const status = obj as unknown as { kind?: unknown; apiVersion?: unknown; code?: number; message?: string };
+      if (status.kind !== 'Status') {
+        this.stopWith(failure(new BadAnswer(`the API server's watch of ${this.spec.path} sent an ERROR event with `
+          + `${kindOf(status)}, not a Status`)));
+      } else if (status.code === 410) {
         this.spec.notice('info', `${this.spec.label} watch expired (410 Gone): re-listing`);
         void this.relist();
+      } else if (status.code === 401 || status.code === 403) {
+        this.stopWith({ status: status.code, body: status, cause: `HTTP ${status.code}: ${status.message ?? ''}` });
       } else {
         this.scheduleReconnect(`${this.spec.label} watch error ${status.code ?? ''} ${status.message ?? ''}`.trim());
       }
@@ -172,7 +202,19 @@ export class ResumableWatch<T extends { metadata?: { resourceVersion?: string } 
     const rv = obj?.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     if (type === 'BOOKMARK') return;
-    this.spec.onWatch(type, obj);
+    try {
+      this.spec.onWatch(type, obj);
+    } catch (err) {
+      if (!(err instanceof BadAnswer)) throw err;
+      this.stopWith(failure(err));
+    }
+  }
+
+  /** A fatal failure in the stream: no reconnect. */
+  private stopWith(f: ApiFailure): void {
+    this.stopped = true;
+    this.abandon();
+    this.spec.fatal(f, 'watch');
   }
 
   private onDone(generation: number, err: unknown): void {
@@ -188,7 +230,7 @@ export class ResumableWatch<T extends { metadata?: { resourceVersion?: string } 
     if (f.status === 410) {
       this.spec.notice('info', `${this.spec.label} watch expired (410 Gone): re-listing`);
       void this.relist();
-    } else if (f.status === 401 || f.status === 403) {
+    } else if (isFatal(f)) {
       this.stopped = true;
       this.spec.fatal(f, 'watch');
     } else {
@@ -216,7 +258,7 @@ export class ResumableWatch<T extends { metadata?: { resourceVersion?: string } 
     } catch (err) {
       if (generation !== this.generation || this.stopped) return;
       const f = failure(err);
-      if (f.status === 401 || f.status === 403) {
+      if (isFatal(f)) {
         this.stopped = true;
         this.spec.fatal(f, 'list');
         return;
@@ -233,4 +275,17 @@ export class ResumableWatch<T extends { metadata?: { resourceVersion?: string } 
     const base = Math.min(this.tuning.backoffMaxMs, this.tuning.backoffInitialMs * 2 ** (attempt - 1));
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
+}
+
+/** "a Deployment (apps/v1)", "an Event (v1)", "the string \"ok\"": what came instead of the expected kind. */
+export function kindOf(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const json = JSON.stringify(value);
+    const shown = json.length > 30 ? json.slice(0, 30) + '...' : json;
+    return value === null ? 'null' : `the ${Array.isArray(value) ? 'array' : typeof value} ${shown}`;
+  }
+  const { kind, apiVersion } = value as { kind?: unknown; apiVersion?: unknown };
+  if (typeof kind !== 'string' || kind === '') return 'an object without a kind';
+  return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}${typeof apiVersion === 'string' ? ` (${apiVersion})` : ''}`;
 }

@@ -16,6 +16,16 @@
 
 /** Phases of an analysis that is under way. */
 const PROGRESSING: ReadonlySet<string> = new Set(['Waiting', 'Progressing', 'WaitingPromotion', 'Promoting', 'Finalising']);
+/**
+ * Every phase of Flagger 1.44 ('' before its first status). Another phase (a newer Flagger
+ * may add some) is shown with a note but decides nothing: it is not an outcome (only
+ * Succeeded, Initialized and Failed are), not progress, and no rollout starts from it (a
+ * new revision still shows as a new lastAppliedSpec). The watch goes on until a known
+ * phase or the timeout. Refusing it (exit 3) would break every watch on the day Flagger
+ * adds a phase, while waiting costs at most the timeout and can never fake a success.
+ */
+const KNOWN_PHASES: ReadonlySet<string> = new Set(['', 'Initializing', 'Initialized', 'Succeeded', 'Failed',
+  'Terminating', 'Terminated', ...PROGRESSING]);
 
 export interface CanaryStatus {
   readonly phase?: string;
@@ -301,6 +311,9 @@ function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed:
 
   const changed = !sameSnapshot(state.last, snap);
   if (changed) records.push(statusRecord(state, snap, time));
+  if (!KNOWN_PHASES.has(snap.phase) && snap.phase !== state.last?.phase) {
+    note(`phase "${snap.phase}" is unknown to this watcher (a newer Flagger?): it is shown, never taken as an outcome`, 'warning');
+  }
 
   if (!state.baseline) {
     state = { ...state, baseline: snap, last: snap };
@@ -328,7 +341,7 @@ function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed:
       maxWeightReached: 0, maxFailedChecks: 0,
     };
   }
-  if (isProgressing(snap.phase) && !isProgressing(last.phase) && !state.counted) {
+  if (isProgressing(snap.phase) && !isProgressing(last.phase) && KNOWN_PHASES.has(last.phase) && !state.counted) {
     note(`rollout of revision ${shortHash(snap.applied)} started`);
     state = { ...state, counted: true, sawProgress: false };
   }

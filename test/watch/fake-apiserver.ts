@@ -5,7 +5,9 @@
  * requested resourceVersion and stream JSON lines of {type, object}, with
  * BOOKMARKs, timeoutSeconds and ERROR 410 Gone for compacted versions.
  * Faults are injected by methods: dropped streams, 410, silent stalls, 403,
- * missing objects, and a full stop/restart on the same port.
+ * missing objects, and a full stop/restart on the same port; bad input by
+ * `answers` (a proxy's HTML page, garbage, another kind) and raw writes to the
+ * watch streams (`sendRaw`, `endWatches`, `cutWatches`).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -36,6 +38,17 @@ export interface RequestLog {
   readonly status: number;
 }
 
+/** An answer given instead of the API's (see FakeApiServer.answers). */
+export interface RawAnswer {
+  /** HTTP status, default 200. */
+  readonly status?: number;
+  /** Content-Type, default application/json. */
+  readonly contentType?: string;
+  readonly body: string;
+  /** Announce a longer body than is sent, then cut the connection (a transfer cut short). */
+  readonly cut?: boolean;
+}
+
 export interface FakeApiServerOptions {
   readonly namespace?: string;
   /** Milliseconds between BOOKMARKs on watches that allow them; 0 sends none. */
@@ -53,6 +66,8 @@ export class FakeApiServer {
   failNextWatches = 0;
   /** The Canary resource type is not served at all (Flagger's CRD missing). */
   crdMissing = false;
+  /** "verb resource" pairs (e.g. 'get canaries') answered with these bytes instead of the API's. */
+  readonly answers = new Map<string, RawAnswer>();
   port = 0;
 
   private server?: http.Server;
@@ -194,6 +209,36 @@ export class FakeApiServer {
     for (const w of this.watchers) w.stalled = true;
   }
 
+  /** Writes raw text to the open watch streams of `resource`: half lines, garbage, foreign objects. */
+  sendRaw(resource: Resource, text: string): void {
+    for (const w of this.watchers) {
+      if (w.resource === resource) w.res.write(text);
+    }
+  }
+
+  /** Ends the open watch streams of `resource` properly after `text` (a server closing its answer mid-event). */
+  endWatches(resource: Resource, text = ''): void {
+    for (const w of [...this.watchers]) {
+      if (w.resource !== resource) continue;
+      this.watchers.delete(w);
+      w.res.end(text);
+    }
+  }
+
+  /** Cuts the connections of the open watch streams of `resource` after `text` (a connection lost mid-event). */
+  cutWatches(resource: Resource, text = ''): void {
+    for (const w of [...this.watchers]) {
+      if (w.resource !== resource) continue;
+      this.watchers.delete(w);
+      w.res.write(text, () => w.res.socket?.destroy());
+    }
+  }
+
+  /** The Canary as stored (with its current resourceVersion), to build raw watch lines from. */
+  get current(): Record<string, unknown> | undefined {
+    return this.canary;
+  }
+
   countRequests(verb: Verb, resource: Resource): number {
     return this.requests.filter((r) => r.verb === verb && r.resource === resource).length;
   }
@@ -247,6 +292,16 @@ export class FakeApiServer {
       reply(403, apiStatus(403, 'Forbidden',
         `${resource}${group ? `.${group}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:ci:deployer" `
         + `cannot ${verb} resource "${resource}" in API group "${group}" in the namespace "${requestNs}"`, { group, kind: resource, name }));
+      return;
+    }
+    const raw = this.answers.get(`${verb} ${resource}`);
+    if (raw) {
+      const status = raw.status ?? 200;
+      this.requests.push({ verb, resource, query, status });
+      const length = Buffer.byteLength(raw.body) + (raw.cut ? 64 : 0);
+      res.writeHead(status, { 'content-type': raw.contentType ?? 'application/json', 'content-length': String(length) });
+      if (raw.cut) res.write(raw.body, () => res.socket?.destroy());
+      else res.end(raw.body);
       return;
     }
     if (verb === 'watch' && this.failNextWatches > 0) {

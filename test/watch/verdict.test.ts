@@ -147,6 +147,16 @@ describe('only a rollout that starts after the watcher counts', () => {
     expect(run(inProgress2, next).verdict).toMatchObject({ outcome: 'failed', lastAppliedSpec: H3 });
   });
 
+  test('an unknown phase (a newer Flagger) is noted, is no outcome, and no rollout starts from it', () => {
+    // A rollout under way at start in a phase this watcher does not know: like any rollout in progress at start, it does not count.
+    const r = run({ ...inProgress2, phase: 'Exploding' }, [{ status: { phase: 'Progressing' } }, ...finishInProgress2]);
+    expect(r.verdict).toMatchObject({ outcome: 'timeout', exitCode: 2 });
+    expect(notes(r)).toMatch(/phase "Exploding" is unknown to this watcher/);
+    // A new revision still starts one.
+    const next = run({ ...succeeded2, phase: 'Exploding' }, [...rollback3.slice(1, 3), { status: { phase: 'Exploding' } }, ...rollback3.slice(3)]);
+    expect(next.verdict).toMatchObject({ outcome: 'failed', lastAppliedSpec: H3 });
+  });
+
   test('--current judges the state found at start', () => {
     expect(run(succeeded2, [], { current: true }).verdict).toMatchObject({ outcome: 'succeeded', exitCode: 0 });
     expect(run(initialized, [], { current: true, expect: 'initialized' }).verdict).toMatchObject({ outcome: 'initialized', exitCode: 0 });
@@ -226,7 +236,7 @@ describe('endings', () => {
 
 describe('never a false success (property)', () => {
   const phases = ['', 'Initializing', 'Initialized', 'Waiting', 'Progressing', 'WaitingPromotion', 'Promoting',
-    'Finalising', 'Succeeded', 'Failed'];
+    'Finalising', 'Succeeded', 'Failed', 'Exploding'];
   const hash = fc.constantFrom(H1, H2, H3, undefined);
   const status = fc.record({
     phase: fc.constantFrom(...phases),
