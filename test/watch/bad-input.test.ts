@@ -18,8 +18,14 @@ const LOGIN_PAGE = '<html><head><title>Sign in</title></head><body><form action=
   + '<button>Sign in with SSO</button></form></body></html>\n';
 /** How the refusal quotes it: on one line, cut after 60 characters. */
 const LOGIN_EXCERPT = '"<html><head><title>Sign in</title></head><body><form action=..."';
-/** Only the watch stream under test can deliver (or refuse) anything. */
-const NO_REGET = { CANARY_WATCH_REGET_MS: '60000' };
+/**
+ * Only the watch stream under test can deliver (or refuse) anything. The watchdog is
+ * lengthened too: with the harness' 600 ms, a busy machine (the whole unit run on 2
+ * cores) let it reconnect between watchCli() returning and sendRaw(), so the raw line
+ * went to the abandoned connection, never reached the watcher, and the test timed out
+ * (exit 2) instead of seeing the refusal.
+ */
+const NO_REGET = { CANARY_WATCH_REGET_MS: '60000', CANARY_WATCH_WATCHDOG_MS: '60000' };
 /** A watcher that misses the problem exits 2 (and fails the test) instead of hanging. */
 const BACKSTOP = ['--timeout', '6s'];
 
@@ -277,7 +283,8 @@ describe('bad input on the Events (shown, never judged): the watch goes on witho
   });
 
   test('an object of another kind on the Events watch', async () => {
-    const cli = await watchCli(server, kubeconfig, BACKSTOP);
+    // A long watchdog, as for the Canary stream: the raw line must reach the live connection.
+    const cli = await watchCli(server, kubeconfig, BACKSTOP, { CANARY_WATCH_WATCHDOG_MS: '60000' });
     server.sendRaw('events', line({}));
     await play(server, promotion2);
     const r = await cli.result;
