@@ -1,7 +1,6 @@
-import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as flagger from '../imports/flagger.app';
-import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, claimUnique, invalid } from './validate';
+import { checkDnsSubdomain, checkHttpUrl, claimUnique, invalid, resolveNamespace } from './validate';
 
 /**
  * Chat services Flagger can alert (the `type` enum of Flagger v1.44.0's
@@ -140,12 +139,8 @@ export class AlertProvider extends Construct {
     const where = `AlertProvider '${id}'`;
     this.name = props.name;
     checkDnsSubdomain(where, 'name', this.name);
-    const namespace = props.namespace ?? Chart.of(this).namespace;
-    if (namespace === undefined) {
-      throw invalid(where, 'namespace', namespace,
-        'must be set, on the AlertProvider or on its chart: Canaries refer to it by namespace and Flagger reads its Secret there');
-    }
-    checkDnsLabel(where, 'namespace', namespace);
+    const namespace = resolveNamespace(this, where, props.namespace,
+      'must be set, on the AlertProvider or on its chart: Canaries refer to it by namespace and Flagger reads its Secret there');
     this.namespace = namespace;
 
     this.type = props.type;

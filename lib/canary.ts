@@ -1,4 +1,4 @@
-import { Chart, Duration, Lazy } from 'cdk8s';
+import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as flagger from '../imports/flagger.app';
 import { AlertProvider } from './alert-provider';
@@ -8,7 +8,7 @@ import { CanaryTarget } from './canary-target';
 import { renderRequestMatches } from './render-match';
 import {
   checkDnsLabel, checkDnsSubdomain, checkHeaderName, checkHeaderValue, checkHttpUrl, checkInt, checkLabelValue, checkNumber, checkPort, checkPortName, checkQualifiedName,
-  claimUnique, goDuration, HTTP_TOKEN, invalid, wholeSeconds,
+  claimUnique, goDuration, HTTP_TOKEN, invalid, wholeSeconds, resolveNamespace,
 } from './validate';
 
 /** Traffic providers for a Linkerd mesh. */
@@ -554,11 +554,8 @@ export class Canary extends Construct {
     this.port = port;
     this.targetPort = this.resolveTargetPort(props.targetPort, target);
 
-    const namespace = props.namespace ?? Chart.of(this).namespace;
-    if (namespace === undefined) {
-      throw invalid(where, 'namespace', namespace, 'must be set, on the Canary or on its chart: the load test and gatewayRefs need it');
-    }
-    checkDnsLabel(where, 'namespace', namespace);
+    const namespace = resolveNamespace(this, where, props.namespace,
+      'must be set, on the Canary or on its chart: the load test and gatewayRefs need it');
     this.namespace = namespace;
 
     this.provider = props.provider ?? CanaryProvider.GATEWAY_API_V1BETA1;

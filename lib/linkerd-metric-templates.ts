@@ -1,8 +1,8 @@
-import { Chart, Duration } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as flagger from '../imports/flagger.app';
 import { CanaryMetric } from './canary';
-import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkNumber, invalid } from './validate';
+import { checkDnsSubdomain, checkHttpUrl, checkNumber, resolveNamespace } from './validate';
 
 /** Props for `LinkerdMetricTemplates`. */
 export interface LinkerdMetricTemplatesProps {
@@ -104,11 +104,8 @@ export class LinkerdMetricTemplates extends Construct {
     checkHttpUrl(where, 'prometheusAddress', address);
     const prefix = props.namePrefix ?? 'linkerd-';
     checkDnsSubdomain(where, 'namePrefix', `${prefix}x`);
-    const namespace = props.namespace ?? Chart.of(this).namespace;
-    if (namespace === undefined) {
-      throw invalid(where, 'namespace', namespace, 'must be set, on the templates or on their chart: Canaries refer to them by namespace');
-    }
-    checkDnsLabel(where, 'namespace', namespace);
+    const namespace = resolveNamespace(this, where, props.namespace,
+      'must be set, on the templates or on their chart: Canaries refer to them by namespace');
     this.namespace = namespace;
 
     const template = (childId: string, name: string, query: string) => new flagger.MetricTemplate(this, childId, {

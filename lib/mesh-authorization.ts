@@ -2,7 +2,7 @@ import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as linkerd from '../imports/policy.linkerd.io';
 import { CanaryTarget } from './canary-target';
-import { checkDnsLabel, checkDnsSubdomain, checkLabelValue, checkPort, checkPortName, claimUnique, invalid } from './validate';
+import { checkDnsLabel, checkDnsSubdomain, checkLabelValue, checkPort, checkPortName, claimUnique, invalid, resolveNamespace } from './validate';
 
 /**
  * How the Linkerd proxy reads inbound connections on the Server's port (the
@@ -182,11 +182,8 @@ export class MeshAuthorization extends Construct {
     if (targetName === undefined) throw invalid(where, 'targetName', targetName, 'must be set when there is no target');
     checkDnsLabel(where, 'targetName', targetName, 63 - '-primary'.length);
 
-    const namespace = props.namespace ?? Chart.of(this).namespace;
-    if (namespace === undefined) {
-      throw invalid(where, 'namespace', namespace, 'must be set, on the MeshAuthorization or on its chart: the Server and the namespace\'s clients are found by it');
-    }
-    checkDnsLabel(where, 'namespace', namespace);
+    const namespace = resolveNamespace(this, where, props.namespace,
+      'must be set, on the MeshAuthorization or on its chart: the Server and the namespace\'s clients are found by it');
     const targetNamespace = target === undefined ? undefined : Chart.of(target).namespace;
     if (targetNamespace !== undefined && targetNamespace !== namespace) {
       throw invalid(where, 'namespace', namespace, `must be the target's namespace ('${targetNamespace}'): a Server selects pods of its own namespace only`);

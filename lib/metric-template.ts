@@ -1,8 +1,8 @@
-import { Chart, Duration } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as flagger from '../imports/flagger.app';
 import { CanaryMetric } from './canary';
-import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkNumber, claimUnique, goDuration, invalid } from './validate';
+import { checkDnsSubdomain, checkHttpUrl, checkNumber, claimUnique, goDuration, invalid, resolveNamespace } from './validate';
 
 /** Options of `MetricProvider.prometheus()`. */
 export interface PrometheusProviderOptions {
@@ -370,12 +370,8 @@ export class MetricTemplate extends Construct {
     this.where = where;
     this.name = props.name;
     checkDnsSubdomain(where, 'name', this.name);
-    const namespace = props.namespace ?? Chart.of(this).namespace;
-    if (namespace === undefined) {
-      throw invalid(where, 'namespace', namespace,
-        'must be set, on the MetricTemplate or on its chart: Canaries refer to it by namespace and Flagger reads its Secret there');
-    }
-    checkDnsLabel(where, 'namespace', namespace);
+    const namespace = resolveNamespace(this, where, props.namespace,
+      'must be set, on the MetricTemplate or on its chart: Canaries refer to it by namespace and Flagger reads its Secret there');
     this.namespace = namespace;
 
     this.provider = props.provider;

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { Chart, Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 
 /**
@@ -139,6 +139,17 @@ export function checkQualifiedName(where: string, prop: string, value: string): 
     throw invalid(where, prop, value,
       'must be a qualified name: an optional DNS subdomain and \'/\', then at most 63 letters, digits, \'-\', \'_\' or \'.\'');
   }
+}
+
+/**
+ * The namespace of a namespaced construct: its own prop, else its chart's. `why` ends
+ * the message when neither is set (what the namespace is needed for).
+ */
+export function resolveNamespace(scope: IConstruct, where: string, given: string | undefined, why: string): string {
+  const namespace = given ?? Chart.of(scope).namespace;
+  if (namespace === undefined) throw invalid(where, 'namespace', namespace, why);
+  checkDnsLabel(where, 'namespace', namespace);
+  return namespace;
 }
 
 /** A full container image reference (repository, tag or digest): one word. */

@@ -1,7 +1,7 @@
-import { Chart, Lazy } from 'cdk8s';
+import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkDnsLabel, checkDnsSubdomain, invalid } from './validate';
+import { checkDnsSubdomain, resolveNamespace } from './validate';
 
 /** Props for `CanaryWatcherRbac`. */
 export interface CanaryWatcherRbacProps {
@@ -51,11 +51,8 @@ export class CanaryWatcherRbac extends Construct {
     const where = `CanaryWatcherRbac '${id}'`;
     this.name = props.name ?? 'canary-watch';
     checkDnsSubdomain(where, 'name', this.name);
-    const namespace = props.namespace ?? Chart.of(this).namespace;
-    if (namespace === undefined) {
-      throw invalid(where, 'namespace', namespace, 'must be set when the chart has no namespace (a Role is namespaced)');
-    }
-    checkDnsLabel(where, 'namespace', namespace);
+    const namespace = resolveNamespace(this, where, props.namespace,
+      'must be set when the chart has no namespace (a Role is namespaced)');
     this.namespace = namespace;
     (props.canaryNames ?? []).forEach((n) => this.allowCanary(n));
 
