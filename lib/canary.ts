@@ -579,8 +579,7 @@ export class Canary extends Construct {
     this.strategyFields = this.renderStrategy(this.strategy);
     this.gatewayRefs = this.resolveGatewayRefs(props);
     this.serviceExtras = this.resolveServiceExtras(props);
-    this.specExtras = this.resolveAutoscaler(props, target);
-    this.specExtras = { ...this.specExtras, revertOnDeletion: props.revertOnDeletion };
+    this.specExtras = { ...this.resolveAutoscaler(props, target), revertOnDeletion: props.revertOnDeletion };
     this.analysisExtras = {
       primaryReadyThreshold: this.readyThreshold('primaryReadyThreshold', props.primaryReadyThreshold),
       canaryReadyThreshold: this.readyThreshold('canaryReadyThreshold', props.canaryReadyThreshold),

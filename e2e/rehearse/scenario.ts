@@ -66,11 +66,7 @@ const NAMESPACE = 'testapi';
 const CANARY = 'api';
 
 function canaryPhase(stack: StackInfo): string | undefined {
-  try {
-    return kubectl(stack, ['get', 'canary', CANARY, '-n', NAMESPACE, '-o', 'jsonpath={.status.phase}']).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  return canaryStatus(stack).phase || undefined;
 }
 
 function primaryImage(stack: StackInfo): string {
