@@ -4,7 +4,7 @@
  * append-only lines, so logs stay readable.
  */
 import { styleText } from 'node:util';
-import { VerdictRecord, WatchRecord, shortHash } from './verdict';
+import { MetricValue, VerdictRecord, WatchRecord, shortHash } from './verdict';
 import { formatDuration } from './timeout';
 
 export type OutputFormat = 'text' | 'json';
@@ -138,6 +138,8 @@ class TextRenderer implements Renderer {
         const tag = warning ? this.paint('yellow', 'event WARNING') : 'event';
         return `${clock} ${tag} ${record.message}${record.count > 1 ? ` (x${record.count})` : ''}`;
       }
+      case 'metrics':
+        return `${clock} metrics ${record.checks.map(formatCheck).join(', ')}`;
       case 'verdict':
         return `${clock} ${this.verdict(record)}`;
     }
@@ -149,4 +151,12 @@ class TextRenderer implements Renderer {
       + `failed checks ${v.failedChecks}/${v.threshold || '?'}, ${formatDuration(v.durationSeconds * 1000)}`;
     return `${mark} ${v.outcome} (expected ${v.expected}, exit ${v.exitCode}): ${v.message} [${detail}]`;
   }
+}
+
+/** `error-rate 12.5 (max 1)`, or `error-rate ? (no data)` when no value was read. */
+export function formatCheck(check: MetricValue): string {
+  const range = [check.min !== undefined ? `min ${check.min}` : '', check.max !== undefined ? `max ${check.max}` : '']
+    .filter(Boolean).join(' ');
+  const value = check.value === undefined ? `? (${check.error ?? 'no value'})` : `${Number(check.value.toFixed(3))}`;
+  return `${check.name} ${value}${range ? ` (${range})` : ''}`;
 }

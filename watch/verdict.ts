@@ -177,7 +177,28 @@ export interface VerdictRecord {
   readonly lastEvents: readonly EventRecord[];
 }
 
-export type WatchRecord = StartRecord | StatusRecord | NoteRecord | EventRecord | VerdictRecord;
+/** The value one metric check of the Canary's analysis saw, and its threshold range. */
+export interface MetricValue {
+  /** `analysis.metrics[].name`. */
+  readonly name: string;
+  /** The query's result; absent when it could not be read (see `error`). */
+  readonly value?: number;
+  /** `thresholdRange.min`: the check fails below it. */
+  readonly min?: number;
+  /** `thresholdRange.max`: the check fails above it. */
+  readonly max?: number;
+  /** Why no value: no data, a query error, no permission. */
+  readonly error?: string;
+}
+
+/** Metric values read during a watch (see `--metrics`): one record per read. */
+export interface MetricsRecord {
+  readonly type: 'metrics';
+  readonly time: string;
+  readonly checks: readonly MetricValue[];
+}
+
+export type WatchRecord = StartRecord | StatusRecord | NoteRecord | EventRecord | MetricsRecord | VerdictRecord;
 
 interface Snapshot {
   readonly phase: string;
