@@ -1,10 +1,11 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  AlertAddress, AlertProvider, AlertProviderType, AlertSeverity, Canary, CanaryAutoscaler, CanaryProvider, CanaryStrategy, CanaryTarget,
+  AlertAddress, AlertProvider, AlertProviderType, AlertSeverity, Canary, CanaryAutoscaler, CanaryProvider, CanaryWatcherRbac, CanaryStrategy, CanaryTarget,
   CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions, MeshNamespace, PodSecurityLevel, RequestMatch, SessionAffinity,
   StrategyKind, StringMatch,
 } from '../lib';
+import { serviceProxyName } from '../lib/validate';
 
 /** Release numbers the demo accepts: the image tags of cyrilbkr/testapp and testapi builds. */
 const RELEASE = /^[0-9]+\.[0-9]+(\.[0-9]+)?$/;
@@ -256,6 +257,23 @@ export interface CanaryDemoProps {
   readonly promotionGate?: boolean;
 
   /**
+   * The promotion and rollback gates that `canary-watch promote` and `abort` open
+   * (`LoadTester.addGates`). A promotion gate holds every rollout in
+   * WaitingPromotion until it is opened.
+   * @default false
+   */
+  readonly gates?: boolean;
+
+  /**
+   * A ServiceAccount with exactly what canary-watch needs for this Canary
+   * (`CanaryWatcherRbac`): read the Canary and its events, read the metric
+   * templates and query their Prometheus through the service proxy, and, with
+   * `gates`, open the load tester's gates.
+   * @default true
+   */
+  readonly watcherRbac?: boolean;
+
+  /**
    * Extra webhooks of the Canary.
    * @default - none
    */
@@ -328,6 +346,8 @@ export class DemoAppChart extends Chart {
   public readonly autoscaler?: CanaryAutoscaler;
   /** The alert provider, when asked for. */
   public readonly alertProvider?: AlertProvider;
+  /** canary-watch's ServiceAccount and Roles (see `watcherRbac`). */
+  public readonly watcherRbac?: CanaryWatcherRbac;
 
   public constructor(scope: Construct, id: string, props: CanaryDemoProps = {}) {
     super(scope, id, { namespace: props.namespace ?? DEMO_DEFAULTS.namespace });
@@ -374,7 +394,16 @@ export class DemoAppChart extends Chart {
       this.canary.addMetric(this.templates.latencyP99({ maxMs: props.latencyMaxMs, interval }));
     }
     this.loadTester.addLoadTest(this.canary, props.loadTest);
-    if (props.promotionGate) this.loadTester.addPromotionGate(this.canary);
+    if (props.gates) this.loadTester.addGates(this.canary);
+    else if (props.promotionGate) this.loadTester.addPromotionGate(this.canary);
+    if (props.watcherRbac ?? true) {
+      this.watcherRbac = new CanaryWatcherRbac(this, 'WatcherRbac', { canaryNames: [this.canary.name] });
+      // Metric values need Prometheus as a Service the API server can proxy to.
+      if (serviceProxyName(this.templates.prometheusAddress)) {
+        this.watcherRbac.allowMetrics({ prometheusAddress: this.templates.prometheusAddress });
+      }
+      if (props.gates) this.watcherRbac.allowGates(this.loadTester);
+    }
     for (const webhook of props.webhooks ?? []) this.canary.addWebhook(webhook);
 
     this.loadGenerator = new LoadGenerator(this, 'LoadGenerator', { canary: this.canary, qps: props.loadGeneratorQps });

@@ -93,6 +93,8 @@ export class LinkerdMetricTemplates extends Construct {
   public readonly clientErrorTemplate: flagger.MetricTemplate;
   /** Namespace of the templates. */
   public readonly namespace: string;
+  /** The Prometheus the templates query. */
+  public readonly prometheusAddress: string;
 
   private readonly where: string;
 
@@ -102,6 +104,7 @@ export class LinkerdMetricTemplates extends Construct {
     this.where = where;
     const address = props.prometheusAddress ?? 'http://prometheus.linkerd-viz:9090';
     checkHttpUrl(where, 'prometheusAddress', address);
+    this.prometheusAddress = address;
     const prefix = props.namePrefix ?? 'linkerd-';
     checkDnsSubdomain(where, 'namePrefix', `${prefix}x`);
     const namespace = resolveNamespace(this, where, props.namespace,

@@ -117,6 +117,21 @@ export interface AcceptanceTestOptions {
   readonly name?: string;
 }
 
+/** Options of `LoadTester.addGates`. */
+export interface GateOptions {
+  /**
+   * Add the promotion gate (confirm-promotion on `/gate/check`).
+   * @default true
+   */
+  readonly promotion?: boolean;
+
+  /**
+   * Add the rollback gate (rollback on `/rollback/check`).
+   * @default true
+   */
+  readonly rollback?: boolean;
+}
+
 /**
  * Flagger's load tester (Deployment and Service) inside the mesh. It runs the
  * commands that Canary webhooks send it, such as `hey` against
@@ -285,6 +300,53 @@ export class LoadTester extends Construct {
     const webhook = this.acceptanceTest(canary, options);
     canary.addWebhook(webhook);
     return webhook;
+  }
+
+  /**
+   * A rollback gate on the load tester: while the canary is in analysis, Flagger
+   * rolls it back as soon as the gate is opened (POST `/rollback/open`, which
+   * `canary-watch abort` sends through the API server's service proxy).
+   */
+  public rollbackGate(canary: Canary, name = 'rollback-gate'): CanaryWebhook {
+    return { name, type: WebhookType.ROLLBACK, url: `${this.url(canary.namespace)}rollback/check` };
+  }
+
+  /**
+   * The gates `canary-watch promote` and `abort` open, in one call: a
+   * confirm-promotion webhook on `/gate/check` (the canary waits in
+   * WaitingPromotion until promoted), a rollback webhook on `/rollback/check`, and
+   * post-rollout webhooks on `/gate/close` and `/rollback/close`, so that a gate
+   * opened for one rollout is closed again before the next (the load tester keeps
+   * gates in memory by canary name and namespace; v1.44.0 pkg/loadtester/server.go).
+   * Returns the webhooks added.
+   */
+  public addGates(canary: Canary, options: GateOptions = {}): CanaryWebhook[] {
+    const promotion = options.promotion ?? true;
+    const rollback = options.rollback ?? true;
+    if (!promotion && !rollback) {
+      throw invalid(`LoadTester '${this.node.id}'`, 'addGates', options, 'must keep promotion or rollback: both are false');
+    }
+    const base = this.url(canary.namespace);
+    const webhooks: CanaryWebhook[] = [
+      ...(promotion ? [this.promotionGate(canary),
+        { name: 'close-promotion-gate', type: WebhookType.POST_ROLLOUT, url: `${base}gate/close` }] : []),
+      ...(rollback ? [this.rollbackGate(canary),
+        { name: 'close-rollback-gate', type: WebhookType.POST_ROLLOUT, url: `${base}rollback/close` }] : []),
+    ];
+    webhooks.forEach((w) => canary.addWebhook(w));
+    return webhooks;
+  }
+
+  /** Adds `rollbackGate(canary, name)` to the canary's webhooks and returns it. */
+  public addRollbackGate(canary: Canary, name = 'rollback-gate'): CanaryWebhook {
+    const webhook = this.rollbackGate(canary, name);
+    canary.addWebhook(webhook);
+    return webhook;
+  }
+
+  /** The Service name the API server's proxy knows the load tester by: `http:<name>:<port>`. */
+  public get proxyName(): string {
+    return `http:${this.name}:${this.port}`;
   }
 
   /** Adds `promotionGate(canary, name)` to the canary's webhooks and returns it. */

@@ -214,3 +214,14 @@ export function claimUnique(scope: IConstruct, where: string, prop: string, valu
   if (owner !== undefined) throw invalid(where, prop, value, `${rule} (already used by ${owner})`);
   taken.set(key, scope.node.path);
 }
+
+/**
+ * The name the API server's service proxy knows a Service URL by
+ * (`http://prometheus.linkerd-viz:9090` is `http:prometheus:9090` in namespace
+ * `linkerd-viz`), or undefined for a URL that is not a Service's.
+ */
+export function serviceProxyName(address: string): { namespace: string; name: string } | undefined {
+  const m = /^(https?):\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.svc(\.[a-z0-9.-]+)?)?(:(\d+))?\/?$/.exec(address);
+  if (!m) return undefined;
+  return { namespace: m[4], name: `${m[1]}:${m[2]}:${m[9] ?? (m[1] === 'https' ? '443' : '80')}` };
+}

@@ -92,7 +92,7 @@ class TextRenderer implements Renderer {
     const filled = l.maxWeight > 0 ? Math.round(Math.min(l.weight / l.maxWeight, 1) * BAR_WIDTH) : 0;
     const bar = '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
     this.options.write(`\r\x1b[2K${this.paint('cyan', bar)} ${l.weight}/${l.maxWeight}%  ${this.phase(l.phase)}`
-      + `  checks ${l.failedChecks}/${l.threshold || '?'}  ${formatDuration(now - this.startedAt)}`);
+      + `  checks ${l.failedChecks}/${l.threshold || '?'}  ${formatDuration(Math.round((now - this.startedAt) / 1000) * 1000)}`);
     this.liveShown = true;
   }
 

@@ -18,8 +18,9 @@ const CANARY_VERSION = 'v1beta1';
 const CANARY_PLURAL = 'canaries';
 const CANARY_RESOURCE = `${CANARY_PLURAL}.${CANARY_GROUP}`;
 
-/** A problem the user must fix (exit code 3); the message is one actionable line. */
-export class WatchError extends Error {}
+import { WatchError } from './kube';
+
+export { WatchError };
 
 export interface Tuning extends WatchTuning {
   /** Re-GET the Canary this often, whatever the watch says. */
@@ -290,9 +291,12 @@ export class KubeCanarySource {
         // A timer that covers the body too, not AbortSignal.timeout(): that one does not keep
         // Node running, and node-fetch 2 never settles a body cut off mid-transfer, so a cut
         // first list would leave nothing to wait for and Node would exit 0.
-        const controller = new AbortController();
-        timer = setTimeout(() => controller.abort(), timeoutMs);
-        context.setSignal(controller.signal);
+        // 0 means no timeout, as kubectl's --request-timeout 0.
+        if (timeoutMs > 0) {
+          const controller = new AbortController();
+          timer = setTimeout(() => controller.abort(), timeoutMs);
+          context.setSignal(controller.signal);
+        }
         return new Observable(Promise.resolve(context));
       },
       post: (response) => new Observable(checkJson(response, path).finally(() => clearTimeout(timer))),

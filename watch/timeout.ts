@@ -1,28 +1,51 @@
 /**
  * Durations and the default timeout. Flagger's `analysis.interval` is a Go duration
- * ("1m", "30s", "1m30s"), and --timeout takes the same format (or bare seconds).
+ * ("1m", "30s", "1m30s"), and --timeout takes exactly what kubectl's --timeout takes:
+ * Go's time.ParseDuration (go1.26 src/time/format.go), where a bare number is refused
+ * ("missing unit") except "0".
  */
 import { CanaryObject, configuredMaxWeight } from './verdict';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Milliseconds per unit, as Go's unitMap (ns, us, µs (U+00B5), μs (U+03BC), ms, s, m, h). */
+const UNIT_MS: Record<string, number> = {
+  'ns': 1e-6, 'us': 1e-3, '\u00b5s': 1e-3, '\u03bcs': 1e-3, 'ms': 1, 's': 1000, 'm': 60_000, 'h': 3_600_000,
+};
 
-/** Parses "90", "90s", "1m30s", "500ms", "1h" into milliseconds; throws on anything else. */
+/** Go's time.ParseDuration, in milliseconds (may be fractional or negative); throws with Go's own message. */
 export function parseDuration(text: string): number {
-  const value = text.trim();
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) {
-    throw new Error(`invalid duration "${text}": use a number of seconds or a Go duration such as 90s, 10m, 1h30m`);
+  const quoted = JSON.stringify(text);
+  let rest = text;
+  let sign = 1;
+  if (rest.startsWith('-') || rest.startsWith('+')) {
+    sign = rest.startsWith('-') ? -1 : 1;
+    rest = rest.slice(1);
   }
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]], 0));
+  if (rest === '0') return 0;
+  if (rest === '') throw new Error(`invalid duration ${quoted}`);
+  let total = 0;
+  while (rest !== '') {
+    const number = /^(\d*)(?:\.(\d*))?/.exec(rest)!;
+    if (number[1] === '' && (number[2] ?? '') === '') throw new Error(`invalid duration ${quoted}`);
+    rest = rest.slice(number[0].length);
+    const unit = /^[^\d.]*/.exec(rest)![0];
+    if (unit === '') throw new Error(`missing unit in duration ${quoted}`);
+    if (!(unit in UNIT_MS)) throw new Error(`unknown unit ${JSON.stringify(unit)} in duration ${quoted}`);
+    rest = rest.slice(unit.length);
+    total += Number(`${number[1] || '0'}.${number[2] || '0'}`) * UNIT_MS[unit];
+  }
+  return sign * total;
 }
 
+/** Go's Duration.String() to the millisecond: 0s, 300ms, 1.5s, 1m30s, 1h0m0s. */
 export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  return (h ? `${h}h` : '') + (h || m ? `${m}m` : '') + `${s}s`;
+  const rounded = Math.round(ms);
+  if (rounded < 0) return '-' + formatDuration(-rounded);
+  if (rounded === 0) return '0s';
+  if (rounded < 1000) return `${rounded}ms`;
+  const h = Math.floor(rounded / 3_600_000);
+  const m = Math.floor((rounded % 3_600_000) / 60_000);
+  const s = (rounded % 60_000) / 1000;
+  return (h ? `${h}h` : '') + (h || m ? `${m}m` : '') + `${Number(s.toFixed(3))}s`;
 }
 
 /** Flagger's defaults when a field is unset. */

@@ -53,6 +53,16 @@ export interface CanaryAnalysis {
   readonly stepWeights?: readonly number[];
   readonly stepWeightPromotion?: number;
   readonly iterations?: number;
+  /** Read by `status`, `get` and --metrics (metrics.ts). */
+  readonly metrics?: readonly unknown[];
+  /** Read by `promote`, `abort` and `get`. */
+  readonly webhooks?: readonly CanaryWebhookSpec[];
+}
+
+export interface CanaryWebhookSpec {
+  readonly name?: string;
+  readonly type?: string;
+  readonly url?: string;
 }
 
 /** The parts of a flagger.app/v1beta1 Canary the watcher reads. */
@@ -64,6 +74,10 @@ export interface CanaryObject {
     readonly deletionTimestamp?: string | Date;
   };
   readonly spec?: {
+    readonly targetRef?: { readonly kind?: string; readonly name?: string; readonly apiVersion?: string };
+    readonly service?: { readonly name?: string; readonly port?: number };
+    readonly ingressRef?: { readonly name?: string };
+    readonly routeRef?: { readonly name?: string };
     readonly analysis?: CanaryAnalysis;
     readonly progressDeadlineSeconds?: number;
     readonly skipAnalysis?: boolean;
@@ -113,6 +127,7 @@ export type Input =
   | { readonly kind: 'canary'; readonly at: number; readonly canary: CanaryObject; readonly confirmed?: boolean }
   | { readonly kind: 'event'; readonly at: number; readonly event: CanaryEvent }
   | { readonly kind: 'notice'; readonly at: number; readonly level: 'info' | 'warning'; readonly message: string }
+  | { readonly kind: 'metrics'; readonly at: number; readonly checks: readonly MetricValue[] }
   | { readonly kind: 'deleted'; readonly at: number }
   | { readonly kind: 'timeout'; readonly at: number };
 
@@ -175,6 +190,8 @@ export interface VerdictRecord {
   readonly failedChecks: number;
   readonly threshold: number;
   readonly lastEvents: readonly EventRecord[];
+  /** The metric values read last, with --metrics. */
+  readonly checks?: readonly MetricValue[];
 }
 
 /** The value one metric check of the Canary's analysis saw, and its threshold range. */
@@ -228,6 +245,8 @@ export interface WatchState {
   readonly maxWeight: number;
   readonly threshold: number;
   readonly events: readonly EventRecord[];
+  /** The metric values read last (--metrics). */
+  readonly checks?: readonly MetricValue[];
   readonly verdict?: VerdictRecord;
 }
 
@@ -292,6 +311,8 @@ export function reduce(state: WatchState, input: Input): Step {
       return { state, records: [{ type: 'note', time, level: input.level, message: input.message }] };
     case 'event':
       return onEvent(state, input.event, time);
+    case 'metrics':
+      return { state: { ...state, checks: input.checks }, records: [{ type: 'metrics', time, checks: input.checks }] };
     case 'deleted':
       return finish(state, input.at, 'deleted', `canary ${state.namespace}/${state.name} was deleted while being watched`);
     case 'timeout':
@@ -528,6 +549,7 @@ function finish(state: WatchState, at: number, outcome: Ending, message: string)
     failedChecks: state.maxFailedChecks,
     threshold: state.threshold,
     lastEvents: state.events,
+    ...(state.checks ? { checks: state.checks } : {}),
   };
   return { state: { ...state, verdict }, records: [verdict] };
 }

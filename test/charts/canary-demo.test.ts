@@ -51,11 +51,34 @@ describe('CanaryDemo', () => {
     for (const { name, spec } of templates) expect([name, restrictedViolations(spec)]).toEqual([name, []]);
   });
 
-  test('every namespaced object is in testapi', () => {
-    for (const o of Testing.synth(app.charts[1])) expect(o.metadata.namespace).toBe('testapi');
+  test('every namespaced object is in testapi, but the watcher\'s right to query Prometheus in linkerd-viz', () => {
+    const elsewhere = Testing.synth(app.charts[1]).filter((o) => o.metadata.namespace !== 'testapi');
+    expect(elsewhere.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['Role/linkerd-viz/canary-watch', 'RoleBinding/linkerd-viz/canary-watch']);
+    expect(elsewhere[0].rules).toEqual([{ apiGroups: [''], resources: ['services/proxy'], verbs: ['get'], resourceNames: ['http:prometheus:9090'] }]);
+    expect(elsewhere[1].subjects).toEqual([{ kind: 'ServiceAccount', name: 'canary-watch', namespace: 'testapi' }]);
   });
 
-  test('ships the demo: api Deployment, Canary, 3 templates, load tester, load generator and no other kinds', () => {
+  test('the watcher\'s Role: the Canary by name, its events, the metric templates; no gates unless asked', () => {
+    const role = find(objects, 'Role', 'canary-watch').find((o) => o.metadata.namespace === 'testapi')!;
+    expect(role.rules).toEqual([
+      { apiGroups: ['flagger.app'], resources: ['canaries'], verbs: ['get', 'list', 'watch'], resourceNames: ['api'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
+      { apiGroups: ['flagger.app'], resources: ['metrictemplates'], verbs: ['get'] },
+    ]);
+    const gated = demo({ gates: true }).objects;
+    const gatedRole = gated.find((o) => o.kind === 'Role' && o.metadata.namespace === 'testapi')!;
+    expect(gatedRole.rules[3]).toEqual({ apiGroups: [''], resources: ['services/proxy'], verbs: ['create'], resourceNames: ['http:flagger-loadtester:80'] });
+    const canary = gated.find((o) => o.kind === 'Canary')!;
+    expect(canary.spec.analysis.webhooks.slice(1)).toEqual([
+      { name: 'promotion-gate', type: 'confirm-promotion', url: 'http://flagger-loadtester.testapi/gate/check' },
+      { name: 'close-promotion-gate', type: 'post-rollout', url: 'http://flagger-loadtester.testapi/gate/close' },
+      { name: 'rollback-gate', type: 'rollback', url: 'http://flagger-loadtester.testapi/rollback/check' },
+      { name: 'close-rollback-gate', type: 'post-rollout', url: 'http://flagger-loadtester.testapi/rollback/close' },
+    ]);
+    expect(demo({ watcherRbac: false }).objects.filter((o) => o.metadata.name === 'canary-watch')).toEqual([]);
+  });
+
+  test('ships the demo: api Deployment, Canary, 3 templates, load tester, load generator, the watcher\'s RBAC and no other kinds', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'Canary/api',
       'Deployment/api',
@@ -65,7 +88,12 @@ describe('CanaryDemo', () => {
       'MetricTemplate/linkerd-latency-p99',
       'MetricTemplate/linkerd-success-rate',
       'Namespace/testapi',
+      'Role/canary-watch',
+      'Role/canary-watch',
+      'RoleBinding/canary-watch',
+      'RoleBinding/canary-watch',
       'Service/flagger-loadtester',
+      'ServiceAccount/canary-watch',
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { CanaryWatcherRbac } from '../../lib';
+import { Canary, CanaryTarget, CanaryWatcherRbac, LoadTester } from '../../lib';
 import { only, synthWith, testChart } from '../schema/synth';
 import { expectSchemaValid } from '../schema/validate';
 
@@ -60,5 +60,61 @@ describe('CanaryWatcherRbac', () => {
     const rbac = new CanaryWatcherRbac(chart, 'watcher');
     expect(rbac.node.findChild('Resource')).toBe(rbac.resource);
     expect(Testing.synth(chart)).toHaveLength(3);
+  });
+});
+
+describe('CanaryWatcherRbac grants for promote, abort and metric values', () => {
+  test('allowGates: create on services/proxy of the load tester only, by its proxy name', () => {
+    const objects = synthWith((c) => {
+      const rbac = new CanaryWatcherRbac(c, 'watcher');
+      rbac.allowGates(new LoadTester(c, 'lt'));
+      rbac.allowGates(new LoadTester(c, 'lt2', { name: 'other-tester', port: 8080 }));
+    });
+    expectSchemaValid(objects);
+    expect(only(objects, 'Role').rules[2]).toEqual({
+      apiGroups: [''], resources: ['services/proxy'], verbs: ['create'], resourceNames: ['http:flagger-loadtester:80', 'http:other-tester:8080'],
+    });
+  });
+
+  test('allowMetrics: metric templates here, the Prometheus Service by proxy name in its own namespace', () => {
+    const objects = synthWith((c) => {
+      const rbac = new CanaryWatcherRbac(c, 'watcher');
+      rbac.allowMetrics({ prometheusAddress: 'http://prometheus.linkerd-viz:9090' });
+      rbac.allowMetrics({ prometheusAddress: 'https://thanos.monitoring.svc.cluster.local', templateNamespace: 'shared' });
+    });
+    expectSchemaValid(objects);
+    const where = (kind: string, ns: string) => objects.find((o) => o.kind === kind && o.metadata.namespace === ns)!;
+    expect(where('Role', 'testapi').rules[2]).toEqual({ apiGroups: ['flagger.app'], resources: ['metrictemplates'], verbs: ['get'] });
+    expect(where('Role', 'linkerd-viz').rules).toEqual([{ apiGroups: [''], resources: ['services/proxy'], verbs: ['get'], resourceNames: ['http:prometheus:9090'] }]);
+    expect(where('Role', 'monitoring').rules).toEqual([{ apiGroups: [''], resources: ['services/proxy'], verbs: ['get'], resourceNames: ['https:thanos:443'] }]);
+    expect(where('Role', 'shared').rules).toEqual([{ apiGroups: ['flagger.app'], resources: ['metrictemplates'], verbs: ['get'] }]);
+    for (const ns of ['linkerd-viz', 'monitoring', 'shared']) {
+      expect(where('RoleBinding', ns)).toMatchObject({
+        roleRef: { kind: 'Role', name: 'canary-watch' }, subjects: [{ kind: 'ServiceAccount', name: 'canary-watch', namespace: 'testapi' }],
+      });
+    }
+  });
+
+  test.each(['http://127.0.0.1:9090', 'http://prometheus:9090', 'prometheus.linkerd-viz:9090', 'http://prometheus.linkerd-viz:9090/prom', 'http://Prom.x'])(
+    'allowMetrics refuses %p: not a Service URL the proxy reaches', (address) => {
+      expect(() => synthWith((c) => new CanaryWatcherRbac(c, 'watcher').allowMetrics({ prometheusAddress: address })))
+        .toThrow(`CanaryWatcherRbac 'watcher': allowMetrics.prometheusAddress ('${address}') must be a Service URL`);
+    });
+});
+
+describe('LoadTester gates', () => {
+  test('addGates adds both gates and the post-rollout closers; rollbackGate alone; both off is refused', () => {
+    const objects = synthWith((c) => {
+      const canary = new Canary(c, 'c', { target: new CanaryTarget(c, 't', { name: 'api', image: 'a', version: '1', port: 3000 }) });
+      const lt = new LoadTester(c, 'lt');
+      expect(lt.addGates(canary, { promotion: false }).map((w) => w.name)).toEqual(['rollback-gate', 'close-rollback-gate']);
+      expect(() => lt.addGates(canary, { promotion: false, rollback: false }))
+        .toThrow("LoadTester 'lt': addGates ({\"promotion\":false,\"rollback\":false}) must keep promotion or rollback: both are false");
+    });
+    const canary = only(objects, 'Canary');
+    expect(canary.spec.analysis.webhooks).toEqual([
+      { name: 'rollback-gate', type: 'rollback', url: 'http://flagger-loadtester.testapi/rollback/check' },
+      { name: 'close-rollback-gate', type: 'post-rollout', url: 'http://flagger-loadtester.testapi/rollback/close' },
+    ]);
   });
 });

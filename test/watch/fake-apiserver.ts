@@ -66,6 +66,12 @@ export class FakeApiServer {
   failNextWatches = 0;
   /** The Canary resource type is not served at all (Flagger's CRD missing). */
   crdMissing = false;
+  /**
+   * Answers for paths other than canaries and events (MetricTemplates, the service
+   * proxy), by "METHOD /path" without the query; requests to them are in `other`.
+   */
+  readonly routes = new Map<string, RawAnswer | ((body: string, query: URLSearchParams) => RawAnswer)>();
+  readonly other: Array<{ readonly method: string; readonly path: string; readonly query: string; readonly body: string }> = [];
   /** "verb resource" pairs (e.g. 'get canaries') answered with these bytes instead of the API's. */
   readonly answers = new Map<string, RawAnswer>();
   port = 0;
@@ -91,7 +97,11 @@ export class FakeApiServer {
   }
 
   async start(port = this.port): Promise<void> {
-    const server = http.createServer((req, res) => this.handle(req, res));
+    const server = http.createServer((req, res) => {
+      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (!/\/(canaries|events)(\/[^/]*)?$/.test(pathname)) this.handleOther(req, res);
+      else this.handle(req, res);
+    });
     server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -266,6 +276,25 @@ export class FakeApiServer {
     }
   }
 
+  private handleOther(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const method = req.method ?? 'GET';
+      this.other.push({ method, path: url.pathname, query: url.search, body });
+      const route = this.routes.get(`${method} ${url.pathname}`);
+      const answer = typeof route === 'function' ? route(body, url.searchParams) : route;
+      if (!answer) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('404 page not found');
+        return;
+      }
+      res.writeHead(answer.status ?? 200, { 'content-type': answer.contentType ?? 'application/json' });
+      res.end(answer.body);
+    });
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const query = Object.fromEntries(url.searchParams.entries());
@@ -388,6 +417,6 @@ export class FakeApiServer {
   }
 }
 
-function apiStatus(code: number, reason: string, message: string, details: Record<string, unknown>): Record<string, unknown> {
+export function apiStatus(code: number, reason: string, message: string, details: Record<string, unknown>): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code };
 }

@@ -69,3 +69,24 @@ export async function watchCli(server: FakeApiServer, kubeconfig: string, extra:
   early.catch(() => undefined);
   return running;
 }
+
+/** A fresh FakeApiServer (and a kubeconfig for it) around each test of the calling file. */
+export function fakeServerPerTest(): { readonly server: FakeApiServer; readonly kubeconfig: string } {
+  const current: { server?: FakeApiServer; kubeconfig?: string } = {};
+  beforeEach(async () => {
+    current.server = new FakeApiServer();
+    await current.server.start();
+    current.kubeconfig = current.server.writeKubeconfig();
+  });
+  afterEach(async () => {
+    await current.server?.stop();
+  });
+  return {
+    get server() {
+      return current.server!;
+    },
+    get kubeconfig() {
+      return current.kubeconfig!;
+    },
+  };
+}

@@ -1,23 +1,31 @@
 import { deriveTimeout, formatDuration, parseDuration } from '../../watch/timeout';
 
-describe('parseDuration', () => {
+describe('parseDuration is Go\'s time.ParseDuration', () => {
   test.each([
-    ['90', 90_000], ['1.5', 1_500], ['90s', 90_000], ['10m', 600_000], ['1h30m', 5_400_000],
-    ['1m30s', 90_000], ['500ms', 500], ['2h', 7_200_000], ['1.5m', 90_000],
+    ['0', 0], ['90s', 90_000], ['10m', 600_000], ['1h30m', 5_400_000], ['1m30s', 90_000], ['500ms', 500], ['2h', 7_200_000],
+    ['1.5m', 90_000], ['.5s', 500], ['1.s', 1000], ['+2s', 2000], ['-1m', -60_000], ['1500us', 1.5], ['1\u00b5s', 0.001],
+    ['1h2m3s4ms', 3_723_004], ['0s', 0], ['3ns', 3e-6],
   ])('%s is %d ms', (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
+    expect(parseDuration(text)).toBeCloseTo(ms, 9);
   });
 
-  test.each(['', 'abc', '10 m', '5d', '-5s', '1m30', 'm'])('rejects %p', (text) => {
-    expect(() => parseDuration(text)).toThrow(/invalid duration/);
+  test.each([
+    ['', /^invalid duration ""$/], ['abc', /^invalid duration "abc"$/], ['90', /^missing unit in duration "90"$/],
+    ['1.5', /^missing unit in duration "1.5"$/], ['1m30', /^missing unit in duration "1m30"$/], ['5d', /^unknown unit "d" in duration "5d"$/],
+    ['10 m', /^unknown unit " m" in duration "10 m"$/], ['m', /^invalid duration "m"$/], ['.s', /^invalid duration ".s"$/], ['-', /^invalid duration "-"$/],
+  ])('rejects %p with Go\'s message', (text, message) => {
+    expect(() => parseDuration(text)).toThrow(message);
   });
 });
 
-test('formatDuration', () => {
+test('formatDuration is Go\'s Duration.String() to the millisecond', () => {
   expect(formatDuration(0)).toBe('0s');
-  expect(formatDuration(59_400)).toBe('59s');
+  expect(formatDuration(300)).toBe('300ms');
+  expect(formatDuration(1500)).toBe('1.5s');
+  expect(formatDuration(59_400)).toBe('59.4s');
   expect(formatDuration(90_000)).toBe('1m30s');
   expect(formatDuration(3_600_000)).toBe('1h0m0s');
+  expect(formatDuration(-2000)).toBe('-2s');
 });
 
 describe('deriveTimeout', () => {

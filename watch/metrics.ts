@@ -1,0 +1,189 @@
+/**
+ * The value each metric check of a Canary sees, read the way Flagger reads it: the
+ * Canary's own MetricTemplate, its query rendered with Flagger's variables
+ * (v1.44.0 pkg/controller/scheduler_metrics.go toMetricModel, pkg/apis/flagger/v1beta1
+ * metric.go TemplateFunctions), run against the template's Prometheus through the API
+ * server's service proxy, so only Kubernetes credentials are needed:
+ * get on metrictemplates.flagger.app and get on services/proxy of the Prometheus Service.
+ * Flagger's built-in checks (request-success-rate, request-duration) have no template:
+ * their value is only in Flagger's "Halt" events, shown as such.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeRequest, RawAnswer, statusMessage, userOf } from './kube';
+import type { CanaryObject, MetricValue } from './verdict';
+
+export interface CanaryMetric {
+  readonly name?: string;
+  readonly interval?: string;
+  readonly threshold?: number;
+  readonly thresholdRange?: { readonly min?: number; readonly max?: number };
+  readonly templateRef?: { readonly name?: string; readonly namespace?: string };
+  readonly templateVariables?: Readonly<Record<string, string>>;
+}
+
+interface MetricTemplate {
+  readonly spec?: {
+    readonly provider?: { readonly type?: string; readonly address?: string; readonly secretRef?: { readonly name?: string } };
+    readonly query?: string;
+  };
+}
+
+/** Where a Service URL such as http://prometheus.linkerd-viz:9090 is, for the service proxy. */
+export interface ServiceAddress {
+  readonly scheme: 'http' | 'https';
+  readonly name: string;
+  readonly namespace: string;
+  readonly port: number;
+  /** Path prefix of the address (Prometheus behind a path). */
+  readonly basePath: string;
+}
+
+/**
+ * Parses a cluster-internal URL: host `<service>`, `<service>.<namespace>`, or
+ * `<service>.<namespace>.svc[.<cluster domain>]`. Anything else (an IP, an external
+ * host) is not a Service the proxy can reach: undefined.
+ */
+export function serviceAddress(url: string, defaultNamespace: string): ServiceAddress | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
+  const labels = parsed.hostname.split('.');
+  const dns = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+  if (!labels.every((l) => dns.test(l)) || /^\d+$/.test(labels[labels.length - 1])) return undefined;
+  if (labels.length > 2 && labels[2] !== 'svc') return undefined;
+  const scheme = parsed.protocol === 'https:' ? 'https' : 'http';
+  return {
+    scheme,
+    name: labels[0],
+    namespace: labels[1] ?? defaultNamespace,
+    port: parsed.port ? Number(parsed.port) : scheme === 'https' ? 443 : 80,
+    basePath: parsed.pathname.replace(/\/$/, ''),
+  };
+}
+
+/** The service proxy path of `path` on a Service. */
+export function proxyPath(service: ServiceAddress, path: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/`
+    + `${service.scheme}:${service.name}:${service.port}/proxy${service.basePath}${path}`;
+}
+
+/** Flagger's variables for one check (toMetricModel). */
+export function metricModel(canary: CanaryObject, metric: CanaryMetric): Record<string, string> {
+  const spec = canary.spec ?? {};
+  const target = spec.targetRef?.name ?? '';
+  return {
+    name: canary.metadata?.name ?? '',
+    namespace: canary.metadata?.namespace ?? '',
+    target,
+    service: spec.service?.name || target,
+    ingress: spec.ingressRef?.name ?? target,
+    route: spec.routeRef?.name ?? target,
+    interval: metric.interval ?? '',
+  };
+}
+
+/**
+ * Renders the query as Flagger's Go template does for the actions Flagger defines:
+ * `{{ namespace }}`, ..., `{{ variables.key }}` (trim markers included). Any other
+ * action is refused rather than guessed at.
+ */
+export function renderQuery(query: string, model: Record<string, string>, variables: Readonly<Record<string, string>> = {}): string {
+  return query.replace(/(\s*)\{\{(-\s)?\s*(.*?)\s*(\s-)?\}\}(\s*)/gs, (_all, before: string, trimLeft, action: string, trimRight, after: string) => {
+    let value: string | undefined;
+    const variable = /^variables\.([A-Za-z_]\w*)$/.exec(action);
+    if (variable) {
+      value = variables[variable[1]];
+      if (value === undefined) throw new Error(`the query reads {{ variables.${variable[1]} }}, which the check does not set`);
+    } else if (Object.prototype.hasOwnProperty.call(model, action)) {
+      value = model[action];
+    } else {
+      throw new Error(`the query's action {{ ${action} }} is not one canary-watch renders`);
+    }
+    return (trimLeft ? '' : before) + value + (trimRight ? '' : after);
+  });
+}
+
+/** Flagger's Prometheus provider: the first sample of a vector; none, or NaN, is "no values". */
+export function prometheusValue(answer: RawAnswer): number {
+  let parsed: { status?: string; error?: string; data?: { result?: Array<{ value?: [number, string] }> } };
+  try {
+    parsed = JSON.parse(answer.body);
+  } catch {
+    throw new Error(`the answer is not Prometheus JSON (HTTP ${answer.status}: ${statusMessage(answer)})`);
+  }
+  if (parsed.status !== 'success') throw new Error(`Prometheus: ${parsed.error ?? parsed.status ?? 'no status'}`);
+  const sample = parsed.data?.result?.[0]?.value?.[1];
+  const value = sample === undefined ? NaN : Number(sample);
+  if (Number.isNaN(value)) throw new Error('no values');
+  return value;
+}
+
+const BUILTIN = new Set(['request-success-rate', 'request-duration']);
+
+export class MetricReader {
+  constructor(private readonly kc: KubeConfig, private readonly namespace: string, private readonly timeoutMs: number) {}
+
+  /** One value (or the reason there is none) per check of the Canary's analysis. */
+  async read(canary: CanaryObject): Promise<MetricValue[]> {
+    const metrics = (canary.spec?.analysis?.metrics ?? []) as readonly CanaryMetric[];
+    return Promise.all(metrics.map(async (metric) => {
+      const name = metric.name ?? '?';
+      const range = metric.thresholdRange
+        ? { ...(metric.thresholdRange.min !== undefined ? { min: metric.thresholdRange.min } : {}),
+          ...(metric.thresholdRange.max !== undefined ? { max: metric.thresholdRange.max } : {}) }
+        : metric.threshold !== undefined ? { max: metric.threshold } : {};
+      try {
+        return { name, ...range, value: await this.value(canary, metric) };
+      } catch (err) {
+        return { name, ...range, error: (err as Error).message };
+      }
+    }));
+  }
+
+  private async value(canary: CanaryObject, metric: CanaryMetric): Promise<number> {
+    if (!metric.templateRef?.name) {
+      throw new Error(BUILTIN.has(metric.name ?? '')
+        ? 'a built-in check: Flagger runs its own query, its value shows in Flagger\'s Halt events'
+        : 'no templateRef');
+    }
+    const templateNamespace = metric.templateRef.namespace || this.namespace;
+    const templatePath = `/apis/flagger.app/v1beta1/namespaces/${templateNamespace}/metrictemplates/${metric.templateRef.name}`;
+    const answer = await this.get(templatePath);
+    if (answer.status === 403) throw new Error(`forbidden: ${userOf(answer)} cannot get metrictemplates.flagger.app in namespace "${templateNamespace}"`);
+    if (answer.status === 404) throw new Error(`MetricTemplate ${templateNamespace}/${metric.templateRef.name} not found`);
+    if (answer.status !== 200) throw new Error(`cannot read MetricTemplate ${templateNamespace}/${metric.templateRef.name}: ${statusMessage(answer)}`);
+    let template: MetricTemplate;
+    try {
+      template = JSON.parse(answer.body) as MetricTemplate;
+    } catch {
+      throw new Error(`the API server's answer to GET ${templatePath} is not JSON`);
+    }
+    const provider = template.spec?.provider ?? {};
+    if (provider.type !== 'prometheus') throw new Error(`provider ${provider.type ?? 'none'}: only prometheus templates are read`);
+    if (provider.secretRef?.name) throw new Error(`the provider needs Secret ${provider.secretRef.name}'s credentials, which canary-watch does not read`);
+    const service = serviceAddress(provider.address ?? '', templateNamespace);
+    if (!service) throw new Error(`${provider.address ?? 'no address'} is not a Service URL the API server can proxy to`);
+    const query = renderQuery(template.spec?.query ?? '', metricModel(canary, metric), metric.templateVariables);
+    const path = proxyPath(service, `/api/v1/query?query=${encodeURIComponent(query)}`);
+    const result = await this.get(path);
+    if (result.status === 403) {
+      throw new Error(`forbidden: ${userOf(result)} cannot get services/proxy "${service.name}" in namespace "${service.namespace}"`);
+    }
+    if (result.status === 503 || result.status === 502) {
+      throw new Error(`Prometheus ${service.namespace}/${service.name} unreachable: ${statusMessage(result)}`);
+    }
+    return prometheusValue(result);
+  }
+
+  private async get(path: string): Promise<RawAnswer> {
+    try {
+      return await kubeRequest(this.kc, 'GET', path, { timeoutMs: this.timeoutMs });
+    } catch (err) {
+      throw new Error(`cannot reach the API server (${(err as Error).message})`, { cause: err });
+    }
+  }
+}
