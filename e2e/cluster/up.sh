@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # up.sh: starts the e2e stack on loopback (kine, kube-apiserver, controller manager, scheduler,
 # kwok with one node, Prometheus, Flagger), installs the project's CRDs and waits for readiness.
+# The API server's connections to pods (service/pod proxy) go through the stack's egress proxy
+# (egress-proxy.ts), which maps kwok's pod IPs to the loopback processes standing in for them.
 # On any failure it names the component, prints its last log lines and tears everything down.
 # Environment (all optional):
-#   CLUSTER_METRICS_SERVER   Prometheus URL for Flagger; when set, no Prometheus is started.
+#   CLUSTER_METRICS_SERVER   Prometheus URL for Flagger; when set, no Prometheus is started
+#                            (nor its stand-in Service linkerd-viz/prometheus).
 #   CLUSTER_PROMETHEUS_CONFIG  config file for the stack's Prometheus (default: scrapes itself).
 #   CLUSTER_PORT_BASE        first port of the block the stack uses (default 36400).
 #   CLUSTER_PROMETHEUS_IP    loopback address of the stack's Prometheus (default 127.0.90.1).
@@ -58,6 +61,9 @@ echo "[cluster] state in $STATE"
 APISERVER_URL="https://127.0.0.1:$APISERVER_PORT"
 KUBECONFIG_FILE="$STATE/kubeconfig"
 HOSTS_FILE="$STATE/hosts"
+EGRESS_SOCKET="$STATE/egress.sock" EGRESS_ROUTES="$STATE/egress-routes"
+# A Unix socket path holds at most 107 bytes (sun_path).
+((${#EGRESS_SOCKET} <= 107)) || { echo "[cluster] FAILED: $EGRESS_SOCKET is too long for a Unix socket (shorter TMPDIR)" >&2; false; }
 METRICS_SERVER="${CLUSTER_METRICS_SERVER:-http://prometheus.linkerd-viz:$PROM_PORT}"
 kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
@@ -85,7 +91,22 @@ export CLUSTER_BIN_FLAGGER=$FLAGGER_BIN
 export CLUSTER_BIN_KWOK=$KWOK_BIN
 export CLUSTER_BIN_KINE=$KINE_BIN
 export CLUSTER_PORTS="${ports[*]}"
+export CLUSTER_EGRESS_SOCKET=$EGRESS_SOCKET
+export CLUSTER_EGRESS_ROUTES=$EGRESS_ROUTES
 ENV
+# The API server's `cluster` egress (proxy subresources, kubelet connections): HTTP CONNECT
+# <pod ip>:<port> over the egress proxy's socket, instead of dialling kwok's invented pod IPs.
+cat >"$STATE/egress-selector.yaml" <<YAML
+apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: $EGRESS_SOCKET
+YAML
 
 step() { echo "[cluster] $(printf '%4ss' $((SECONDS - started))) $*"; }
 
@@ -112,9 +133,17 @@ start_component kube-apiserver "$K8S_BIN/kube-apiserver" \
   --authorization-mode Node,RBAC \
   --enable-admission-plugins NodeRestriction,PodSecurity \
   --endpoint-reconciler-type none --allow-privileged=true \
+  --egress-selector-config-file "$STATE/egress-selector.yaml" \
   --profiling=false --v 1
 # --endpoint-reconciler-type none: the kubernetes Service's Endpoints may not hold a loopback IP.
 wait_for kube-apiserver 120 curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$APISERVER_URL/readyz"
+
+step "egress proxy on $EGRESS_SOCKET (ready checked at the end: it loads in a few seconds)"
+# The API server dials the socket per connection: starting it after the API server is fine.
+mkdir -p "$EGRESS_ROUTES"
+tsx_cjs="$(cd "$repo" && node -p 'require.resolve("tsx/cjs")')" # from any working folder
+start_component egress node --require "$tsx_cjs" "$here/egress-proxy.ts" \
+  --kubeconfig "$KUBECONFIG_FILE" --socket "$EGRESS_SOCKET" --routes "$EGRESS_ROUTES"
 
 step "kube-controller-manager on 127.0.0.1:$CM_PORT"
 start_component kube-controller-manager "$K8S_BIN/kube-controller-manager" \
@@ -160,6 +189,11 @@ if [[ -z "${CLUSTER_METRICS_SERVER:-}" ]]; then
     --config.file "$prom_config" --web.listen-address "$PROM_IP:$PROM_PORT" \
     --storage.tsdb.path "$STATE/prometheus" --storage.tsdb.retention.time 2h --web.enable-lifecycle
   wait_for prometheus 60 curl -sf "http://$PROM_IP:$PROM_PORT/-/ready"
+  # In the cluster too, as linkerd-viz has it (Deployment + Service prometheus:9090), so that the
+  # API server's service proxy reaches it: its kwok pod stands for the process above.
+  kubectl apply -f "$here/prometheus-service.yaml" >/dev/null
+  printf '{"services": {"linkerd-viz/prometheus:%s": "%s:%s"}}\n' "$PROM_PORT" "$PROM_IP" "$PROM_PORT" >"$EGRESS_ROUTES/stack.json"
+  kubectl -n linkerd-viz rollout status deployment/prometheus --timeout 60s >/dev/null
 fi
 
 step "Flagger $FLAGGER_VERSION (metrics server $METRICS_SERVER)"
@@ -170,6 +204,7 @@ start_component flagger "$here/with-hosts.sh" "$HOSTS_FILE" "$FLAGGER_BIN/flagge
   -port "$FLAGGER_PORT" ${CLUSTER_FLAGGER_ARGS:-}
 wait_for flagger 60 grep -q 'Started operator workers' "$STATE/logs/flagger.log"
 
+wait_for egress 30 curl -sf --unix-socket "$EGRESS_SOCKET" http://egress/healthz
 touch "$STATE/ready"
 trap - ERR INT TERM
 step "stack ready in $((SECONDS - started))s; state: $STATE"

@@ -32,7 +32,7 @@ const TRAFFICSPLITS = { group: 'split.smi-spec.io', version: 'v1alpha1', plural:
 const [STATUS_GROUP, STATUS_VERSION] = HTTPROUTE_API_VERSION.split('/');
 
 /** client-node 1.4 has no request timeout: a hung call must not stall the loop. */
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms}ms`)), ms);
