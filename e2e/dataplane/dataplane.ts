@@ -7,8 +7,10 @@
  *    inbound response per pod in Linkerd's metric format on /metrics.
  * It applies a snapshot of the cluster (see KubeSource) every second.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { writeRoutes } from '../cluster/egress-routes';
 import { HostsFile, serviceNames } from './hosts';
 import { EmulatedKubelet } from './kubelet';
 import { LoopbackPool } from './loopback';
@@ -40,6 +42,12 @@ export interface DataPlaneOptions {
   /** @default '127.0.20' */
   readonly servicePrefix?: string;
   readonly forwards?: readonly StaticForward[];
+  /**
+   * Route file for the stack's egress proxy (e2e/cluster/egress-proxy.ts), kept up to date with
+   * the forwards and the emulated pods, so that the API server's service and pod proxy reach
+   * them; removed on stop. @default - the API server's proxy reaches none of them
+   */
+  readonly egressRoutes?: string;
   readonly log?: (line: string) => void;
   readonly processOutput?: NodeJS.WritableStream;
 }
@@ -90,6 +98,7 @@ export class DataPlane {
       }));
       this.log(`forward ${f.name}.${f.namespace}:${f.port} (${address}) -> ${f.targetHost}:${f.targetPort}`);
     }
+    this.publishEgressRoutes();
   }
 
   async apply(snapshot: Snapshot): Promise<void> {
@@ -156,6 +165,7 @@ export class DataPlane {
     for (const l of this.listeners.values()) l.close();
     this.listeners.clear();
     this.router.close();
+    if (this.options.egressRoutes) fs.rmSync(this.options.egressRoutes, { force: true });
     await this.kubelet.stopAll();
   }
 
@@ -165,6 +175,17 @@ export class DataPlane {
     else this.metrics.removePod(id);
     this.log(`pod ${event} ${endpoint.pod.name} (${endpoint.pod.deployment}, release ${endpoint.pod.version ?? '?'}) at ${endpoint.host}:${endpoint.port}`);
     this.updateRoutes();
+    this.publishEgressRoutes();
+  }
+
+  /** The forwards' targets by Service port, and each answering pod's process address. */
+  private publishEgressRoutes(): void {
+    if (!this.options.egressRoutes) return;
+    writeRoutes(this.options.egressRoutes, {
+      services: Object.fromEntries((this.options.forwards ?? []).map((f) =>
+        [`${f.namespace}/${f.name}:${f.port}`, `${f.targetHost}:${f.targetPort}`])),
+      pods: Object.fromEntries(this.kubelet.endpoints().map((e) => [`${e.pod.namespace}/${e.pod.name}`, e.host])),
+    });
   }
 
   private updateRoutes(): void {

@@ -7,6 +7,7 @@
  *     [--forward flagger-loadtester.testapi:80=127.0.0.1:18080]...
  *     [--load http://api.testapi:3000/] [--load-qps 10]
  *     [--pod-prefix 127.0.10] [--service-prefix 127.0.20]
+ *     [--egress-routes <state>/egress-routes/dataplane.json]
  *
  * Logs one timestamped line per change (pods up/down, Service addresses,
  * weights, HTTPRoute status written, routes Linkerd would refuse) on stdout; runs until SIGTERM/SIGINT, then stops its processes.
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
       'interval-ms': { type: 'string', default: '1000' },
       'pod-prefix': { type: 'string', default: '127.0.10' },
       'service-prefix': { type: 'string', default: '127.0.20' },
+      // The stack's egress proxy maps the API server's service/pod proxy through this file.
+      'egress-routes': { type: 'string' },
     },
   });
   if (!values.kubeconfig) throw new Error('--kubeconfig (or KUBECONFIG) is required');
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
     podPrefix: values['pod-prefix'],
     servicePrefix: values['service-prefix'],
     forwards: values.forward!.map(parseForward),
+    egressRoutes: values['egress-routes'],
     log,
   });
   await plane.start();

@@ -4,6 +4,9 @@
  * mount namespace, so `hey` resolves `api-canary.testapi`), and the stack's
  * Prometheus scraping the emulated proxies every 2 s. Every process is started
  * through e2e/cluster/component.sh, so `cluster:down` stops it with the rest.
+ * The emulator publishes egress routes (e2e/cluster/egress-proxy.ts), so the API
+ * server's service proxy reaches the load tester's Service, the emulated api pods
+ * and (set up by up.sh) linkerd-viz/prometheus:9090.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,6 +37,9 @@ export interface StackInfo {
   readonly kubectl: string;
   readonly hostsFile: string;
   readonly flaggerBin: string;
+  /** The egress proxy's route folder and socket (up.sh). */
+  readonly egressRoutes: string;
+  readonly egressSocket: string;
 }
 
 function run(cmd: string, args: string[], opts: { quiet?: boolean; env?: NodeJS.ProcessEnv } = {}): string {
@@ -57,6 +63,7 @@ export function stackInfo(): StackInfo {
   }
   return {
     state, kubeconfig: env.KUBECONFIG, kubectl: env.CLUSTER_KUBECTL, hostsFile: env.CLUSTER_HOSTS_FILE, flaggerBin: env.CLUSTER_BIN_FLAGGER,
+    egressRoutes: env.CLUSTER_EGRESS_ROUTES, egressSocket: env.CLUSTER_EGRESS_SOCKET,
   };
 }
 
@@ -126,7 +133,7 @@ export async function startRehearsalParts(stack: StackInfo, namespace = 'testapi
     component(['start', 'dataplane', '--', process.execPath, '--require', require.resolve('tsx/cjs'), path.join(REPO, 'e2e/dataplane/main.ts'),
       '--kubeconfig', stack.kubeconfig, '--namespace', namespace, '--hosts-file', stack.hostsFile,
       '--pod-prefix', `127.${LOOPBACK_NET}.10`, '--service-prefix', `127.${LOOPBACK_NET}.20`,
-      '--metrics', DATAPLANE_METRICS,
+      '--metrics', DATAPLANE_METRICS, '--egress-routes', path.join(stack.egressRoutes, 'dataplane.json'),
       '--forward', `flagger-loadtester.${namespace}:80=127.0.0.1:${LOADTESTER_PORT}`,
       '--load', `http://api.${namespace}:3000/`, '--load-qps', '10']);
   }
