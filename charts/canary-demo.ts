@@ -397,7 +397,8 @@ export class DemoAppChart extends Chart {
     if (props.gates) this.loadTester.addGates(this.canary);
     else if (props.promotionGate) this.loadTester.addPromotionGate(this.canary);
     if (props.watcherRbac ?? true) {
-      this.watcherRbac = new CanaryWatcherRbac(this, 'WatcherRbac', { canaryNames: [this.canary.name] });
+      this.watcherRbac = new CanaryWatcherRbac(this, 'WatcherRbac');
+      this.watcherRbac.watchCanary(this.canary);
       // Metric values need Prometheus as a Service the API server can proxy to.
       if (serviceProxyName(this.templates.prometheusAddress)) {
         this.watcherRbac.allowMetrics({ prometheusAddress: this.templates.prometheusAddress });

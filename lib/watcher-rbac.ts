@@ -1,6 +1,7 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { Canary } from './canary';
 import { LoadTester } from './load-tester';
 import { checkDnsSubdomain, invalid, resolveNamespace, serviceProxyName } from './validate';
 
@@ -91,6 +92,16 @@ export class CanaryWatcherRbac extends Construct {
   public allowCanary(name: string): void {
     checkDnsSubdomain(`CanaryWatcherRbac '${this.node.id}'`, 'canaryNames', name);
     if (!this.canaryNames.includes(name)) this.canaryNames.push(name);
+  }
+
+  /**
+   * Lets the account watch this Canary tied to its revision: get on the Canary
+   * (by name, as `allowCanary`) and get on its target Deployment, which canary-watch
+   * reads to tell the watched revision from others (the target's pod template).
+   */
+  public watchCanary(canary: Canary): void {
+    this.allowCanary(canary.name);
+    this.addRule(canary.namespace, { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'], resourceNames: [canary.targetName] });
   }
 
   /**

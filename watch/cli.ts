@@ -15,6 +15,7 @@ import { parseCli, WatchOptions } from './args';
 import { commandHelp, topHelp } from './help';
 import { loadKubeConfig, namespaceOf, WatchError } from './kube';
 import type { MetricReader } from './metrics';
+import type { RevisionTracker } from './revision';
 import { createRenderer, Renderer, useColor } from './render';
 import type { KubeCanarySource, Tuning } from './source';
 import { deriveTimeout, formatDuration, parseDuration } from './timeout';
@@ -128,6 +129,18 @@ async function watchCommand(io: Io, options: WatchOptions, program: string): Pro
   });
   try {
     const first = await source.start();
+    if (!options.current) {
+      const { RevisionTracker } = await import('./revision');
+      const tracker = await RevisionTracker.create(kc, namespace, first, options.image, tuning.requestTimeoutMs || 15_000);
+      if (typeof tracker === 'string') {
+        if (options.image !== undefined) return failAfterStart(source, fail, `--image needs the Canary's target: ${tracker}`);
+        watch.feed({ kind: 'notice', at: Date.now(), level: 'warning',
+          message: `${tracker}: any revision's rollout that starts counts (revision tracking needs get on the target)` });
+      } else {
+        watch.track(tracker);
+        watch.feed({ kind: 'notice', at: Date.now(), level: 'info', message: `watched revision: ${tracker.description}` });
+      }
+    }
     const derived = deriveTimeout(first);
     const timeoutMs = options.timeoutMs ?? derived.ms;
     const note = options.timeoutMs === 0 ? 'no timeout (--timeout 0): waiting until the rollout ends'
@@ -145,6 +158,11 @@ async function watchCommand(io: Io, options: WatchOptions, program: string): Pro
   const code = await done;
   if (!reporting) return code;
   return (await import('./report-command')).writeReport(io, records, options, program, code);
+}
+
+function failAfterStart(source: KubeCanarySource, fail: (m: string) => number, message: string): number {
+  source.stop();
+  return fail(message);
 }
 
 /** For the live report: keeps every record, shows only the verdict. */
@@ -170,10 +188,22 @@ class Watcher {
   private confirming = false;
   private exited = false;
 
-  constructor(options: WatchOptions, namespace: string, private readonly renderer: Renderer, private readonly tuning: Tuning) {
+  private tracker?: RevisionTracker;
+  /** Inputs waiting for their revision to be classified (revision tracking only). */
+  private readonly unclassified: Input[] = [];
+  private classifying = false;
+
+  constructor(options: WatchOptions, namespace: string, private readonly renderer: Renderer,
+    private readonly tuning: Tuning) {
     this.state = initialState(options.name, namespace,
       { expect: options.expect, includeRunning: options.includeRunning, current: options.current, since: options.since },
       Date.now());
+  }
+
+  /** Turns revision tracking on; call before begin(). */
+  track(tracker: RevisionTracker): void {
+    this.tracker = tracker;
+    this.state = { ...this.state, options: { ...this.state.options, tracked: true } };
   }
 
   /** @param timeoutMs undefined: no timeout (--timeout 0). */
@@ -227,6 +257,45 @@ class Watcher {
       this.queue.push(input);
       return;
     }
+    if (!this.tracker) {
+      this.apply(input);
+      return;
+    }
+    this.unclassified.push(input);
+    this.drain();
+  }
+
+  /** Feeds inputs in order, each Canary once its lastAppliedSpec is classified. */
+  private drain(): void {
+    const tracker = this.tracker!;
+    while (this.unclassified.length > 0 && !this.classifying && !this.exited) {
+      const next = this.unclassified[0];
+      const hash = next.kind === 'canary' ? next.canary.status?.lastAppliedSpec : undefined;
+      if (next.kind === 'canary' && hash && !tracker.known(hash)) {
+        if (this.state.baseline === undefined) {
+          // The first read: the target was read a moment ago (see RevisionTracker.startClass).
+          tracker.assume(hash, tracker.startClass);
+          continue;
+        }
+        this.classifying = true;
+        const attempt = () => tracker.classify(hash).then(() => {
+          this.classifying = false;
+          this.drain();
+        }, (err: unknown) => {
+          this.apply({ kind: 'notice', at: Date.now(), level: 'warning',
+            message: `cannot tell revision ${hash.slice(0, 10)} apart (${(err as Error).message}); retrying` });
+          this.timers.push(setTimeout(attempt, this.tuning.backoffMaxMs));
+        });
+        void attempt();
+        return;
+      }
+      this.unclassified.shift();
+      this.apply(next.kind === 'canary' && hash ? { ...next, revision: tracker.known(hash) } : next);
+    }
+  }
+
+  private apply(input: Input): void {
+    if (this.exited) return;
     const step = reduce(this.state, input);
     this.state = step.state;
     step.records.forEach((record) => this.renderer.record(record));

@@ -105,10 +105,16 @@ export const EXPECTATIONS: readonly Expectation[] = ['succeeded', 'failed', 'ini
  *   nothing (phase stays Failed) because the primary already runs that spec.
  */
 export type Outcome = 'succeeded' | 'failed' | 'initialized' | 'unchanged';
-/** How a watch ends: an outcome, or no outcome in time, or the Canary went away. */
-export type Ending = Outcome | 'timeout' | 'deleted';
+/**
+ * How a watch ends: an outcome, or no outcome in time, or the Canary went away, or a
+ * newer revision replaced the watched one mid-analysis (revision tracking only).
+ */
+export type Ending = Outcome | 'timeout' | 'deleted' | 'superseded';
 
-export const EXIT = { met: 0, other: 1, timeout: 2, error: 3 } as const;
+export const EXIT = { met: 0, other: 1, timeout: 2, error: 3, superseded: 4 } as const;
+
+/** Whether a lastAppliedSpec is the watched revision (see revision.ts). */
+export type RevisionClass = 'watched' | 'other';
 
 export interface VerdictOptions {
   readonly expect: Expectation;
@@ -121,10 +127,18 @@ export interface VerdictOptions {
    * (epoch ms), as told by the `Promoted` condition turning Unknown.
    */
   readonly since?: number;
+  /**
+   * Revision tracking is on: canary inputs say whether their lastAppliedSpec is the
+   * watched revision; only its rollout counts, and a rollout of another one that
+   * replaces it ends the watch as superseded.
+   */
+  readonly tracked?: boolean;
 }
 
 export type Input =
-  | { readonly kind: 'canary'; readonly at: number; readonly canary: CanaryObject; readonly confirmed?: boolean }
+  | { readonly kind: 'canary'; readonly at: number; readonly canary: CanaryObject; readonly confirmed?: boolean;
+    /** With revision tracking: the class of canary.status.lastAppliedSpec. */
+    readonly revision?: RevisionClass; }
   | { readonly kind: 'event'; readonly at: number; readonly event: CanaryEvent }
   | { readonly kind: 'notice'; readonly at: number; readonly level: 'info' | 'warning'; readonly message: string }
   | { readonly kind: 'metrics'; readonly at: number; readonly checks: readonly MetricValue[] }
@@ -318,7 +332,7 @@ export function reduce(state: WatchState, input: Input): Step {
     case 'timeout':
       return finish(state, input.at, 'timeout', timeoutMessage(state));
     case 'canary':
-      return onCanary(state, input.canary, input.at, input.confirmed === true);
+      return onCanary(state, input.canary, input.at, input.confirmed === true, input.revision);
   }
 }
 
@@ -333,7 +347,7 @@ function onEvent(state: WatchState, event: CanaryEvent, time: string): Step {
   return { state: { ...state, events: [...state.events, record].slice(-LAST_EVENTS) }, records: [record] };
 }
 
-function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed: boolean): Step {
+function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed: boolean, revision?: RevisionClass): Step {
   const time = new Date(at).toISOString();
   const snap = snapshot(canary);
   const analysis = canary.spec?.analysis;
@@ -363,11 +377,22 @@ function onCanary(prev: WatchState, canary: CanaryObject, at: number, confirmed:
       type: 'start', time, name: state.name, namespace: state.namespace, expect: state.options.expect,
       phase: snap.phase, lastAppliedSpec: snap.applied, lastPromotedSpec: snap.promoted,
     });
-    return judgeBaseline(state, snap, rolloutStart(canary), at, records, note);
+    return judgeBaseline(state, snap, rolloutStart(canary), at, records, note, revision);
   }
 
   const last = state.last!;
   state = { ...state, last: snap };
+  const tracked = state.options.tracked === true;
+  if (tracked && snap.applied !== last.applied && snap.applied && revision === 'other') {
+    if (state.counted) {
+      const step = finish(state, at, 'superseded', `revision ${shortHash(snap.applied)} replaced the watched revision `
+        + `${shortHash(last.applied)} before its rollout ended; Flagger now analyses the newer one`);
+      return { state: step.state, records: [...records, ...step.records] };
+    }
+    note(`a rollout of revision ${shortHash(snap.applied)} does not count: it is not the watched revision`);
+    return { state, records };
+  }
+  if (tracked && revision === 'other' && !state.counted) return { state, records };
   if (snap.applied !== last.applied && snap.applied) {
     if (state.counted && isProgressing(last.phase) && isProgressing(snap.phase)) {
       note(`new revision ${shortHash(snap.applied)} detected during the analysis: Flagger restarted it`);
@@ -418,8 +443,17 @@ function rolloutStart(canary: CanaryObject): number | undefined {
 
 /** The first observation: what was there before the watcher started. */
 function judgeBaseline(state: WatchState, snap: Snapshot, startedAt: number | undefined, at: number,
-  records: WatchRecord[], note: (m: string, l?: 'info' | 'warning') => void): Step {
+  records: WatchRecord[], note: (m: string, l?: 'info' | 'warning') => void, revision?: RevisionClass): Step {
   const { current, since } = state.options;
+  if (state.options.tracked && !current && isProgressing(snap.phase) && revision === 'watched') {
+    // Flagger checks the target for a new template at every tick before it advances,
+    // so a rollout in progress while the target runs the watched revision either is
+    // its rollout or is restarted for it at the next tick (a new lastAppliedSpec).
+    note(`following the rollout already in progress: the target runs the watched revision, and Flagger `
+      + `restarts the analysis at its next check if revision ${shortHash(snap.applied)} is an older one`);
+    state = { ...state, counted: true, sawProgress: true, maxWeightReached: snap.weight, maxFailedChecks: snap.failedChecks };
+    return { state, records };
+  }
   // Kubernetes times have second precision: a rollout stamped in the same second as --since counts.
   const startedSince = since !== undefined && startedAt !== undefined && startedAt >= Math.floor(since / 1000) * 1000;
   const includeRunning = state.options.includeRunning || startedSince;
@@ -523,6 +557,7 @@ function timeoutMessage(state: WatchState): string {
 /** Exit code for an ending under an expectation. */
 export function exitCodeFor(ending: Ending, expect: Expectation): number {
   if (ending === 'timeout') return EXIT.timeout;
+  if (ending === 'superseded') return EXIT.superseded;
   if (ending === 'deleted') return EXIT.error;
   if (expect === 'any' || expect === ending) return EXIT.met;
   return EXIT.other;

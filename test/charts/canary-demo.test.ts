@@ -63,11 +63,12 @@ describe('CanaryDemo', () => {
     expect(role.rules).toEqual([
       { apiGroups: ['flagger.app'], resources: ['canaries'], verbs: ['get', 'list', 'watch'], resourceNames: ['api'] },
       { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'], resourceNames: ['api'] },
       { apiGroups: ['flagger.app'], resources: ['metrictemplates'], verbs: ['get'] },
     ]);
     const gated = demo({ gates: true }).objects;
     const gatedRole = gated.find((o) => o.kind === 'Role' && o.metadata.namespace === 'testapi')!;
-    expect(gatedRole.rules[3]).toEqual({ apiGroups: [''], resources: ['services/proxy'], verbs: ['create'], resourceNames: ['http:flagger-loadtester:80'] });
+    expect(gatedRole.rules[4]).toEqual({ apiGroups: [''], resources: ['services/proxy'], verbs: ['create'], resourceNames: ['http:flagger-loadtester:80'] });
     const canary = gated.find((o) => o.kind === 'Canary')!;
     expect(canary.spec.analysis.webhooks.slice(1)).toEqual([
       { name: 'promotion-gate', type: 'confirm-promotion', url: 'http://flagger-loadtester.testapi/gate/check' },
