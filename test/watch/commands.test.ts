@@ -212,6 +212,21 @@ describe('status and get show each check\'s value', () => {
     ].map((c) => ('value' in c ? c : { ...c, failing: undefined })).map((c) => JSON.parse(JSON.stringify(c))));
   });
 
+  test('watch --metrics records each check\'s value every analysis interval; the verdict keeps the last', async () => {
+    server.createCanary(NAME, { ...SPEC, analysis: { ...SPEC.analysis, interval: '1s', metrics: METRICS.slice(0, 2) } }, progressing);
+    const cli = startCli([NAME, '-n', 'testapi', '--include-running', '--metrics', '-o', 'json', '--kubeconfig', kubeconfig]);
+    await server.waitForWatch('canaries');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    server.setStatus({ phase: 'Promoting' });
+    server.setStatus({ phase: 'Succeeded', lastPromotedSpec: H3 });
+    const r = await cli.result;
+    expect(r.code).toBe(0);
+    const metrics = r.records.filter((x) => x.type === 'metrics');
+    expect(metrics.length).toBeGreaterThanOrEqual(2);
+    expect(metrics[0].checks).toEqual([{ name: 'success-rate', min: 99, value: 100 }, { name: '4xx-percentage', max: 1, value: 12.5 }]);
+    expect(r.verdict!.checks).toEqual(metrics[metrics.length - 1].checks);
+  });
+
   test('get prints the detailed view; get -w follows changes and stops at --timeout', async () => {
     server.createCanary(NAME, { ...SPEC, analysis: { ...SPEC.analysis, metrics: METRICS.slice(0, 2) } }, progressing);
     const once = await run(['get', NAME, '-n', 'testapi']);
