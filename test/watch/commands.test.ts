@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { apiStatus, FakeApiServer } from './fake-apiserver';
 import { CLI, fakeServerPerTest, startCli } from './harness';
 import { H1, H2, H3, NAME, SPEC } from './scenarios';
@@ -241,6 +241,23 @@ describe('status and get show each check\'s value', () => {
     expect(blocks.length).toBe(2);
     expect(blocks[0]).toMatch(/weight 20\/50/);
     expect(blocks[1]).toMatch(/weight 30\/50/);
+  });
+
+  test('get -w on a terminal redraws the view in place (a pseudo-terminal from util-linux script)', async () => {
+    server.createCanary(NAME, { ...SPEC, analysis: { ...SPEC.analysis, metrics: METRICS.slice(0, 1) } }, progressing);
+    const command = [process.execPath, CLI, 'get', NAME, '-n', 'testapi', '-w', '--timeout', '1s', '--kubeconfig', kubeconfig]
+      .map((a) => `'${a}'`).join(' ');
+    // Not spawnSync: the fake API server answers from this process's event loop.
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: { ...process.env, CANARY_WATCH_REGET_MS: '300', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    const status = await new Promise((resolve) => child.on('close', resolve));
+    expect(status).toBe(0);
+    const frames = stdout.split('\x1b[H\x1b[2J').slice(1);
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    for (const frame of frames) expect(frame).toMatch(/^canary testapi\/api: Progressing \(in-analysis\)\r?\n/);
   });
 });
 
