@@ -9,7 +9,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseCli, WatchOptions } from './args';
 import { commandHelp, topHelp } from './help';
@@ -329,10 +328,6 @@ class Watcher {
 }
 
 if (require.main === module) {
-  // A watcher is I/O-bound and short-lived: trade V8's optimizing compiler and heap
-  // headroom for memory before client-node loads (~110 MB peak RSS down to ~80 MB).
-  setFlagsFromString('--no-opt');
-  setFlagsFromString('--optimize-for-size');
   process.on('SIGINT', () => process.exit(130));
   // Exit code 1 means "the other outcome": a crash must never look like one.
   const crash = (err: unknown) => {

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CommonOptions } from './args';
+import { loadClientNode } from './lean-client';
 
 /** A problem the user must fix (exit code 3); the message is one actionable line. */
 export class WatchError extends Error {}
@@ -30,7 +31,7 @@ export async function loadKubeConfig(options: CommonOptions, env: NodeJS.Process
     throw new WatchError('no kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config '
       + '(in a pod, the ServiceAccount is used)');
   }
-  const lib = await import('@kubernetes/client-node');
+  const lib = await loadClientNode();
   const kc = new lib.KubeConfig();
   try {
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);

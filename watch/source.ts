@@ -7,11 +7,11 @@
  * Canary asked for, status fields of the right types. Anything else is a
  * BadAnswer (resumable-watch.ts) and ends the watch with exit code 3.
  */
-import { CoreV1Api, CustomObjectsApi, KubeConfig, Observable } from '@kubernetes/client-node';
-import type { ConfigurationOptions, ObservableMiddleware, ResponseContext } from '@kubernetes/client-node';
+import type { ConfigurationOptions, KubeConfig, ObservableMiddleware, ResponseContext } from '@kubernetes/client-node';
 import { ApiFailure, BadAnswer, excerpt, failure, kindOf, Listed, ResumableWatch, WatchTuning } from './resumable-watch';
 import { StrictWatch } from './strict-watch';
 import { CanaryEvent, CanaryObject } from './verdict';
+import { clientNode, KubeApi } from './lean-client';
 
 const CANARY_GROUP = 'flagger.app';
 const CANARY_VERSION = 'v1beta1';
@@ -124,8 +124,7 @@ function forbidden(f: ApiFailure, verb: string, resource: string, namespace: str
 }
 
 export class KubeCanarySource {
-  private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
+  private readonly api: KubeApi;
   private readonly watch: StrictWatch;
   private readonly server: string;
   /** The Canary collection: what the list and the watch read, and GET ${path}/${name}. */
@@ -139,8 +138,7 @@ export class KubeCanarySource {
 
   constructor(kc: KubeConfig, private readonly namespace: string, private readonly name: string,
     private readonly handlers: SourceHandlers, private readonly tuning: Tuning) {
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.api = clientNode().makeApi(kc);
     this.watch = new StrictWatch(kc);
     this.server = kc.getCurrentCluster()?.server ?? 'the API server';
     this.path = `/apis/${CANARY_GROUP}/${CANARY_VERSION}/namespaces/${namespace}/${CANARY_PLURAL}`;
@@ -182,7 +180,7 @@ export class KubeCanarySource {
   /** Reads the Canary now; undefined when it no longer exists. Throws a WatchError on a bad answer, or the error. */
   async get(): Promise<CanaryObject | undefined> {
     try {
-      const canary: unknown = await this.custom.getNamespacedCustomObject({
+      const canary: unknown = await this.api.getNamespacedCustomObject({
         group: CANARY_GROUP, version: CANARY_VERSION, namespace: this.namespace, plural: CANARY_PLURAL, name: this.name,
       }, this.requestOptions());
       const problem = notTheCanary(canary, this.name);
@@ -233,7 +231,7 @@ export class KubeCanarySource {
       path,
       fieldSelector,
       list: async () => {
-        const list = await this.core.listNamespacedEvent({ namespace: this.namespace, fieldSelector }, this.requestOptions());
+        const list = await this.api.listNamespacedEvent({ namespace: this.namespace, fieldSelector }, this.requestOptions());
         return { resourceVersion: list.metadata?.resourceVersion ?? '', items: list.items as KubeEvent[] };
       },
       // Events that exist at start are history; on a re-list only unseen ones are shown.
@@ -265,7 +263,7 @@ export class KubeCanarySource {
   }
 
   private async listCanaries(): Promise<Listed<CanaryObject>> {
-    const list: unknown = await this.custom.listNamespacedCustomObject({
+    const list: unknown = await this.api.listNamespacedCustomObject({
       group: CANARY_GROUP, version: CANARY_VERSION, namespace: this.namespace, plural: CANARY_PLURAL,
       fieldSelector: `metadata.name=${this.name}`,
     }, this.requestOptions());
@@ -285,6 +283,7 @@ export class KubeCanarySource {
     const timeoutMs = this.tuning.requestTimeoutMs;
     let path = '';
     let timer: NodeJS.Timeout | undefined;
+    const { Observable } = clientNode();
     const middleware: ObservableMiddleware = {
       pre: (context) => {
         path = new URL(context.getUrl()).pathname;
