@@ -2,7 +2,7 @@ import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
   AlertAddress, AlertProvider, AlertProviderType, AlertSeverity, Canary, CanaryAutoscaler, CanaryProvider, CanaryWatcherRbac, CanaryStrategy, CanaryTarget,
-  CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions, MeshNamespace, PodSecurityLevel, RequestMatch, SessionAffinity,
+  CanaryWebhook, LinkerdMetricTemplates, LoadGenerator, LoadTester, LoadTestOptions, MeshAuthorization, MeshNamespace, MeshServiceAccount, PodSecurityLevel, RequestMatch, SessionAffinity,
   StrategyKind, StringMatch,
 } from '../lib';
 import { serviceProxyName } from '../lib/validate';
@@ -274,6 +274,21 @@ export interface CanaryDemoProps {
   readonly watcherRbac?: boolean;
 
   /**
+   * Least privilege on the mesh (`MeshAuthorization`): the api's port accepts
+   * only meshed clients of the namespace (the load tester, the load generator)
+   * and `meshClients`. Needs Linkerd 2.16 or later.
+   * @default true
+   */
+  readonly meshAuthorization?: boolean;
+
+  /**
+   * ServiceAccounts of other namespaces whose meshed pods may call the api,
+   * for example an ingress controller's.
+   * @default - none
+   */
+  readonly meshClients?: MeshServiceAccount[];
+
+  /**
    * Extra webhooks of the Canary.
    * @default - none
    */
@@ -346,6 +361,8 @@ export class DemoAppChart extends Chart {
   public readonly autoscaler?: CanaryAutoscaler;
   /** The alert provider, when asked for. */
   public readonly alertProvider?: AlertProvider;
+  /** The mesh authorization of the api's port (see `meshAuthorization`). */
+  public readonly meshAuthorization?: MeshAuthorization;
   /** canary-watch's ServiceAccount and Roles (see `watcherRbac`). */
   public readonly watcherRbac?: CanaryWatcherRbac;
 
@@ -396,6 +413,11 @@ export class DemoAppChart extends Chart {
     this.loadTester.addLoadTest(this.canary, props.loadTest);
     if (props.gates) this.loadTester.addGates(this.canary);
     else if (props.promotionGate) this.loadTester.addPromotionGate(this.canary);
+    if (props.meshAuthorization ?? true) {
+      this.meshAuthorization = new MeshAuthorization(this, 'MeshAuthorization', { target: this.api, serviceAccounts: props.meshClients });
+    } else if (props.meshClients) {
+      throw new Error(`CanaryDemo: meshClients (${props.meshClients.length} accounts) needs meshAuthorization, which is off`);
+    }
     if (props.watcherRbac ?? true) {
       this.watcherRbac = new CanaryWatcherRbac(this, 'WatcherRbac');
       this.watcherRbac.watchCanary(this.canary);

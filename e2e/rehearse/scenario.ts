@@ -4,10 +4,13 @@
  * take the verdict from the watcher (canary-watch), and check what the
  * verdict alone does not show (weights stepped, which release the primary runs).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { CanaryDemoProps } from '../../charts';
+import { createRenderer } from '../../watch/render';
+import type { WatchRecord } from '../../watch/verdict';
 import { AnalysisVariant, analysisSteps, DEFAULT_SETTINGS, expectedWeights, RehearsalSettings, Release, rehearsalProps, synthDemo } from './app';
 import {
   dataplaneLogPath, httpGet, httpPost, kubectl, LOADTESTER_PORT, REPO, resetNamespace, serviceAddress, StackInfo,
@@ -74,21 +77,41 @@ function primaryImage(stack: StackInfo): string {
     '-o', 'jsonpath={.spec.template.spec.containers[0].image}']).trim();
 }
 
+/** Where the rehearsal writes each release's report page (REHEARSE_REPORTS, default dist/rehearsal-reports). */
+export const REPORT_DIR = process.env.REHEARSE_REPORTS || path.join(REPO, 'dist', 'rehearsal-reports');
+
 /**
- * Runs the watcher to its verdict, streaming its lines into the timeline. `since` is taken just
- * before the apply: Flagger may pick the new revision up before the watcher's first read, and
- * a rollout that began after `since` still counts.
+ * Runs the watcher to its verdict (`-o json --metrics`: its records, with each check's
+ * value), showing its records as text lines in the timeline, then draws them with
+ * `canary-watch report --from` into `<REPORT_DIR>/<report>.html`. `since` is taken just
+ * before the apply: Flagger may pick the new revision up before the watcher's first
+ * read, and a rollout that began after `since` still counts.
  */
-function watch(stack: StackInfo, expect: Verdict, timeoutS: number, since: Date, timeline: Timeline): Promise<number> {
+async function watch(stack: StackInfo, expect: Verdict, timeoutS: number, since: Date, timeline: Timeline, report: string): Promise<number> {
+  const cli = path.join(REPO, 'watch/build/cli.js');
   const child = spawn(process.execPath, [
-    path.join(REPO, 'watch/build/cli.js'), CANARY, '-n', NAMESPACE, '--expect', expect,
+    cli, CANARY, '-n', NAMESPACE, '--expect', expect,
     '--since', since.toISOString().replace(/\.\d+Z$/, 'Z'),
-    '--timeout', `${timeoutS}s`, '--kubeconfig', stack.kubeconfig, '--no-color',
+    '--timeout', `${timeoutS}s`, '--kubeconfig', stack.kubeconfig, '--no-color', '-o', 'json', '--metrics',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on('line', (line) => timeline.add('watch', line));
-  }
-  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  const lines: string[] = [];
+  const text = createRenderer({ format: 'text', tty: false, color: false,
+    write: (chunk) => chunk.split('\n').filter(Boolean).forEach((l) => timeline.add('watch', l)) });
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    const record = JSON.parse(line) as WatchRecord | { type: 'error'; message: string };
+    if (record.type === 'error') timeline.add('watch', `error: ${record.message}`);
+    else text.record(record);
+  });
+  readline.createInterface({ input: child.stderr }).on('line', (line) => timeline.add('watch', line));
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  fs.mkdirSync(REPORT_DIR, { recursive: true });
+  const records = path.join(REPORT_DIR, `${report}.ndjson`);
+  const page = path.join(REPORT_DIR, `${report}.html`);
+  fs.writeFileSync(records, lines.map((l) => `${l}\n`).join(''));
+  const drawn = spawnSync(process.execPath, [cli, 'report', '--from', records, '--out', page, '--title', report], { encoding: 'utf8' });
+  timeline.add('rehearse', drawn.status === 0 ? `report: ${page}` : `report not drawn (exit ${drawn.status}): ${drawn.stderr.trim()}`);
+  return code;
 }
 
 const gateBody = JSON.stringify({ name: CANARY, namespace: NAMESPACE });
@@ -222,7 +245,8 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
     : Promise.resolve();
   const probes = step.probes ? probeMidAnalysis(stack, step.probes, timeline, failures, () => finished) : Promise.resolve();
   const sticky = step.sticky ? checkSticky(stack, step.sticky, timeline, failures, () => finished) : Promise.resolve();
-  const code = await watch(stack, step.expect, watchTimeoutS(props, step.gateHoldMs), appliedAt, timeline);
+  const code = await watch(stack, step.expect, watchTimeoutS(props, step.gateHoldMs), appliedAt, timeline,
+    `${scenario.name}${scenario.name.endsWith(step.release.version) ? '' : `-${step.release.version}`}`.replace(/[^\w.-]+/g, '_'));
   finished = true;
   await gate;
   await probes;

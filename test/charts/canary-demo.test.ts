@@ -79,12 +79,14 @@ describe('CanaryDemo', () => {
     expect(demo({ watcherRbac: false }).objects.filter((o) => o.metadata.name === 'canary-watch')).toEqual([]);
   });
 
-  test('ships the demo: api Deployment, Canary, 3 templates, load tester, load generator, the watcher\'s RBAC and no other kinds', () => {
+  test('ships the demo: api Deployment, Canary, 3 templates, load tester, load generator, the mesh authorization, the watcher\'s RBAC and no other kinds', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'AuthorizationPolicy/api-clients',
       'Canary/api',
       'Deployment/api',
       'Deployment/api-load-generator',
       'Deployment/flagger-loadtester',
+      'MeshTLSAuthentication/api-clients',
       'MetricTemplate/linkerd-4xx-percentage',
       'MetricTemplate/linkerd-latency-p99',
       'MetricTemplate/linkerd-success-rate',
@@ -93,9 +95,25 @@ describe('CanaryDemo', () => {
       'Role/canary-watch',
       'RoleBinding/canary-watch',
       'RoleBinding/canary-watch',
+      'Server/api',
       'Service/flagger-loadtester',
       'ServiceAccount/canary-watch',
     ]);
+  });
+
+  test('the mesh authorization: api and api-primary pods, port 3000, deny but the namespace and the named clients', () => {
+    expect(find(objects, 'Server', 'api')[0].spec).toEqual({
+      accessPolicy: 'deny', port: 3000, proxyProtocol: 'unknown',
+      podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['api', 'api-primary'] }] },
+    });
+    const ingress = demo({ meshClients: [{ name: 'ingress-nginx', namespace: 'ingress' }] }).objects;
+    expect(find(ingress, 'MeshTLSAuthentication', 'api-clients')[0].spec.identityRefs).toEqual([
+      { kind: 'Namespace', name: 'testapi' },
+      { kind: 'ServiceAccount', name: 'ingress-nginx', namespace: 'ingress' },
+    ]);
+    expect(demo({ meshAuthorization: false }).objects.filter((o) => o.kind === 'Server')).toEqual([]);
+    expect(() => demo({ meshAuthorization: false, meshClients: [{ name: 'x', namespace: 'y' }] }))
+      .toThrow('CanaryDemo: meshClients (1 accounts) needs meshAuthorization, which is off');
   });
 
   test('no Service, HTTPRoute or TrafficSplit that Flagger owns', () => {
