@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { checkHttpUrl, checkImageRepository, checkImageTag, checkPortName, goDuration } from '../../lib/validate';
+import { checkHttpUrl, checkImageRepository, checkImageTag, checkPortName, goDuration, serviceProxyName } from '../../lib/validate';
 
 describe('validate helpers', () => {
   test('goDuration renders whole minutes as m and the rest as s (Flagger pattern ^[0-9]+(m|s))', () => {
@@ -29,5 +29,25 @@ describe('validate helpers', () => {
       expect(() => checkHttpUrl('x', 'url', url)).not.toThrow();
     }
     for (const url of ['flagger-loadtester/', 'ftp://x/', 'http://', 'mailto:a@b']) expect(() => checkHttpUrl('x', 'url', url)).toThrow(/absolute http/);
+  });
+});
+
+describe('serviceProxyName', () => {
+  test.each([
+    ['http://prometheus.linkerd-viz:9090', { namespace: 'linkerd-viz', name: 'http:prometheus:9090' }],
+    ['http://prometheus.linkerd-viz', { namespace: 'linkerd-viz', name: 'http:prometheus:80' }],
+    ['https://thanos.monitoring', { namespace: 'monitoring', name: 'https:thanos:443' }],
+    ['http://prometheus.linkerd-viz.svc:9090/', { namespace: 'linkerd-viz', name: 'http:prometheus:9090' }],
+    ['http://prometheus.linkerd-viz.svc.cluster.local:9090', { namespace: 'linkerd-viz', name: 'http:prometheus:9090' }],
+    ['http://a-b.c-d:1', { namespace: 'c-d', name: 'http:a-b:1' }],
+  ])('%s is %p', (address, expected) => {
+    expect(serviceProxyName(address)).toEqual(expected);
+  });
+
+  test.each([
+    'http://prometheus:9090', 'http://127.0.0.1:9090', 'ftp://p.ns', 'http://p.ns/prom', 'http://p.ns.cluster:9090', 'http://-p.ns',
+    'http://p-.ns', 'http://P.ns', 'p.ns:9090', 'http://p.ns:90a', ' http://p.ns', 'http://p.ns.svc.', 'xhttp://p.ns',
+  ])('%p is not a Service URL', (address) => {
+    expect(serviceProxyName(address)).toBeUndefined();
   });
 });

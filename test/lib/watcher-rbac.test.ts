@@ -118,3 +118,33 @@ describe('LoadTester gates', () => {
     ]);
   });
 });
+
+describe('CanaryWatcherRbac grants are idempotent', () => {
+  test('the same grant twice adds nothing; another name joins the rule', () => {
+    const objects = synthWith((c) => {
+      const target = new CanaryTarget(c, 't', { name: 'api', image: 'a', version: '1', port: 3000 });
+      const canary = new Canary(c, 'c', { target });
+      const rbac = new CanaryWatcherRbac(c, 'watcher');
+      const lt = new LoadTester(c, 'lt');
+      for (let i = 0; i < 2; i++) {
+        rbac.watchCanary(canary);
+        rbac.allowGates(lt);
+        rbac.allowMetrics({ prometheusAddress: 'http://prometheus.linkerd-viz:9090' });
+      }
+      rbac.allowMetrics({ prometheusAddress: 'http://other.linkerd-viz:9090' });
+    });
+    const roles = objects.filter((o) => o.kind === 'Role');
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['testapi', 'linkerd-viz']);
+    expect(roles[0].rules).toEqual([
+      { apiGroups: ['flagger.app'], resources: ['canaries'], verbs: ['get', 'list', 'watch'], resourceNames: ['api'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'], resourceNames: ['api'] },
+      { apiGroups: [''], resources: ['services/proxy'], verbs: ['create'], resourceNames: ['http:flagger-loadtester:80'] },
+      { apiGroups: ['flagger.app'], resources: ['metrictemplates'], verbs: ['get'] },
+    ]);
+    expect(roles[1].rules).toEqual([
+      { apiGroups: [''], resources: ['services/proxy'], verbs: ['get'], resourceNames: ['http:prometheus:9090', 'http:other:9090'] },
+    ]);
+    expect(objects.filter((o) => o.kind === 'RoleBinding').map((b) => b.metadata.namespace)).toEqual(['testapi', 'linkerd-viz']);
+  });
+});
