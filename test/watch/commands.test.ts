@@ -261,6 +261,37 @@ describe('status and get show each check\'s value', () => {
   });
 });
 
+describe('report', () => {
+  test('a live report: watches to the verdict (exit as watch), then writes the page', async () => {
+    server.createCanary(NAME, { ...SPEC, analysis: { ...SPEC.analysis, interval: '1s', metrics: [] } }, { ...progressing, failedChecks: 0 });
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'report-')), 'r.html');
+    const cli = startCli(['report', NAME, '-n', 'testapi', '--include-running', '--out', out, '--kubeconfig', kubeconfig]);
+    await server.waitForWatch('canaries');
+    server.setStatus({ canaryWeight: 30 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.setStatus({ phase: 'Succeeded', canaryWeight: 0, lastPromotedSpec: H3 });
+    const r = await cli.result;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`succeeded: revision ${H3} passed the analysis and was promoted\nreport written to ${out}\n`);
+    const html = fs.readFileSync(out, 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/i);
+    expect(html).toContain('<svg');
+    expect(html).toContain(`revision ${H3} passed the analysis and was promoted`);
+    expect(html).toContain('canary testapi/api');
+  });
+
+  test('report --from: bad records are one line, exit 3; a missing file too', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+    fs.writeFileSync(path.join(dir, 'bad.ndjson'), '{"type":"status"\n');
+    const bad = await startCli(['report', '--from', path.join(dir, 'bad.ndjson')]).result;
+    expect(bad.code).toBe(3);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/bad\.ndjson: line 1: not JSON/);
+    const missing = await startCli(['report', '--from', path.join(dir, 'none.ndjson')]).result;
+    expect(missing).toMatchObject({ code: 3, stderr: `canary-watch: cannot read ${path.join(dir, 'none.ndjson')} (ENOENT)\n` });
+  });
+});
+
 describe('conventions', () => {
   test('--version prints the package version', async () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../watch/package.json'), 'utf8')) as { version: string };
