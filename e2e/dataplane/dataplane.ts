@@ -1,7 +1,8 @@
 /**
  * The data-plane EMULATOR of the e2e stack. The control plane is real but its
  * kubelets are simulated (kwok) and there is no Linkerd, so this stands in for:
- *  - the kubelet's containers: a real test-API process per Ready api pod;
+ *  - the kubelet: runs the pods' containers (the test API as real processes)
+ *    and reports their status (kubelet.ts);
  *  - Linkerd's proxies: Service listeners on loopback that split the apex
  *    Service by Flagger's weights, balance over ready pods, and count every
  *    inbound response per pod in Linkerd's metric format on /metrics.
@@ -14,6 +15,7 @@ import { writeRoutes } from '../cluster/egress-routes';
 import { HostsFile, serviceNames } from './hosts';
 import { EmulatedKubelet } from './kubelet';
 import { LoopbackPool } from './loopback';
+import { PodStatusView } from './pod-status';
 import { ProxyMetrics } from './proxy-metrics';
 import { Endpoint, ServiceRouter } from './router';
 import { describeSplit, ServiceSplit, ServiceSummary, PodSpecSummary } from './topology';
@@ -78,6 +80,7 @@ export class DataPlane {
       addresses: new LoopbackPool(options.podPrefix ?? '127.0.10'),
       output: options.processOutput,
       onChange: (event, endpoint) => this.onPodChange(event, endpoint),
+      log: this.log,
     });
   }
 
@@ -127,6 +130,11 @@ export class DataPlane {
       }
     }
     this.updateRoutes();
+  }
+
+  /** The pods' status as the emulated kubelet reports it (written by kube-source.ts PodStatusWriter). */
+  podStatuses(): PodStatusView[] {
+    return this.kubelet.statuses();
   }
 
   /** Current view, for the rehearsal's checks and for debugging (`GET /state`). */

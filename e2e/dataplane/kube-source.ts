@@ -3,12 +3,14 @@
  * second: pods, Services, and the HTTPRoutes/TrafficSplits Flagger writes.
  * Plain polling is enough at this scale and has no watch to go silently stale.
  * Also writes HTTPRoute status as Linkerd's policy controller would (see
- * route-status.ts): Linkerd's proxies only follow routes it has accepted.
+ * route-status.ts): Linkerd's proxies only follow routes it has accepted; and
+ * pod status as the kubelet would (see kubelet.ts and pod-status.ts).
  */
 import * as k8s from '@kubernetes/client-node';
+import { describeStatus, PodStatusView, statusDiffers, statusPatch } from './pod-status';
 import { httpRouteStatusPatch, HTTPROUTE_API_VERSION, kubeTime, POLICY_CONTROLLER_NAME } from './route-status';
 import {
-  DEFAULT_IMAGE_PATTERN, HttpRouteIndex, PodSpecSummary, ServiceSplit, ServiceSummary,
+  HttpRouteIndex, PodSpecSummary, ServiceSplit, ServiceSummary,
   splitFromTrafficSplit, summarizePod, summarizeService,
 } from './topology';
 
@@ -49,8 +51,7 @@ export class KubeSource {
   private readonly custom: k8s.CustomObjectsApi;
   private readonly routeIndex: HttpRouteIndex;
 
-  constructor(kubeconfig: k8s.KubeConfig, private readonly namespace: string,
-    private readonly imagePattern: RegExp = DEFAULT_IMAGE_PATTERN, log: (line: string) => void = () => undefined) {
+  constructor(kubeconfig: k8s.KubeConfig, private readonly namespace: string, log: (line: string) => void = () => undefined) {
     this.core = kubeconfig.makeApiClient(k8s.CoreV1Api);
     this.custom = kubeconfig.makeApiClient(k8s.CustomObjectsApi);
     this.routeIndex = new HttpRouteIndex(log);
@@ -72,7 +73,7 @@ export class KubeSource {
       list(TRAFFICSPLITS),
     ]);
     return {
-      pods: pods.items.map((p) => summarizePod(p, this.imagePattern)).filter((p): p is PodSpecSummary => p !== undefined),
+      pods: pods.items.map(summarizePod).filter((p): p is PodSpecSummary => p !== undefined),
       services: services.items.map(summarizeService).filter((s): s is ServiceSummary => s !== undefined),
       splits: [...this.routeIndex.update(httpRoutes), ...trafficSplits.flatMap(splitFromTrafficSplit)],
       httpRoutes,
@@ -115,6 +116,48 @@ export class RouteStatusWriter {
         this.lastError = msg;
       }
     }
+    return patched;
+  }
+}
+
+/**
+ * The kubelet's status manager for the emulated pods: a strategic merge patch
+ * of `/status` (field manager `kubelet`) for each pod whose status differs,
+ * in anything but times, from what the API server holds. A pod deleted or
+ * replaced meanwhile (its uid in the patch is a precondition) is skipped.
+ */
+export class PodStatusWriter {
+  private readonly core: k8s.CoreV1Api;
+  private readonly lastError = new Map<string, string>();
+
+  constructor(kubeconfig: k8s.KubeConfig, private readonly log: (line: string) => void = () => undefined) {
+    this.core = kubeconfig.makeApiClient(k8s.CoreV1Api);
+  }
+
+  /** Patches what needs it; returns how many pods were patched. */
+  async reconcile(statuses: readonly PodStatusView[], pods: readonly PodSpecSummary[]): Promise<number> {
+    const observed = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
+    let patched = 0;
+    for (const view of statuses) {
+      const key = `${view.namespace}/${view.name}`;
+      const pod = observed.get(key);
+      if (!pod || (pod.uid && view.uid && pod.uid !== view.uid) || !statusDiffers(view, pod.observed)) continue;
+      try {
+        await withTimeout(this.core.patchNamespacedPodStatus({
+          name: view.name, namespace: view.namespace, body: statusPatch(view), fieldManager: 'kubelet',
+        }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch)), 5000, `patch pod ${view.name} status`);
+        patched++;
+        this.log(`status pod ${key}: ${describeStatus(view)}`);
+        this.lastError.delete(key);
+      } catch (err) {
+        if (isNotFound(err) || (err as { code?: number }).code === 409) continue;
+        const msg = `status pod ${key}: ${(err as Error).message}`;
+        if (msg !== this.lastError.get(key)) this.log(msg);
+        this.lastError.set(key, msg);
+      }
+    }
+    const current = new Set(statuses.map((v) => `${v.namespace}/${v.name}`));
+    for (const key of [...this.lastError.keys()]) if (!current.has(key)) this.lastError.delete(key);
     return patched;
   }
 }

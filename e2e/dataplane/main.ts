@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { DataPlane, StaticForward } from './dataplane';
-import { KubeSource, RouteStatusWriter } from './kube-source';
+import { KubeSource, PodStatusWriter, RouteStatusWriter } from './kube-source';
 import { LoadGenerator } from './load-generator';
 
 function hostPort(value: string, what: string): { host: string; port: number } {
@@ -58,9 +58,11 @@ async function main(): Promise<void> {
   if (!values.kubeconfig) throw new Error('--kubeconfig (or KUBECONFIG) is required');
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(values.kubeconfig);
-  const source = new KubeSource(kc, values.namespace!, undefined, log);
+  const source = new KubeSource(kc, values.namespace!, log);
   // There is no Linkerd: its policy controller's HTTPRoute status is written here.
   const routeStatus = new RouteStatusWriter(kc, log);
+  // There is no kubelet: the emulated one's pod status is written here.
+  const podStatus = new PodStatusWriter(kc, log);
   const plane = new DataPlane({
     serverPath: values.server!,
     hostsFile: values['hosts-file'],
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
         const snapshot = await source.snapshot();
         await plane.apply(snapshot);
         await routeStatus.reconcile(snapshot.httpRoutes, snapshot.services);
+        await podStatus.reconcile(plane.podStatuses(), snapshot.pods);
         lastError = '';
       } catch (err) {
         const msg = (err as Error).message;

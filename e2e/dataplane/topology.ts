@@ -1,27 +1,78 @@
 /**
  * Pure translation of Kubernetes objects into what the emulated data plane needs:
- * which pods get a test-API process, which Services exist, and how the apex
- * Service is split (from Flagger's HTTPRoute or SMI TrafficSplit).
+ * the pods the emulated kubelet runs (and what their containers are), which
+ * Services exist, and how the apex Service is split (from Flagger's HTTPRoute
+ * or SMI TrafficSplit).
  *
  * Only type imports from client-node: this module loads under jest.
  */
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1Probe, V1Service } from '@kubernetes/client-node';
+import { ImageModel, imageModel } from './images';
 import { compileRustRegex, fullMatch } from './rust-regex';
 
-/** A pod the emulated kubelet runs as a real test-API process. */
+/** What a probe does (the kubelet's prober: HTTP GET 200-399, or a TCP connect). */
+export type ProbeAction =
+  | { readonly kind: 'http'; readonly path: string; readonly port: number }
+  | { readonly kind: 'tcp'; readonly port: number }
+  /** Exec, gRPC, HTTPS or a port name the container lacks: every probe fails. */
+  | { readonly kind: 'unsupported'; readonly why: string };
+
+/** A container probe with the API server's defaults filled in. */
+export interface ProbeSpec {
+  readonly action: ProbeAction;
+  readonly initialDelaySeconds: number;
+  readonly periodSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly successThreshold: number;
+  readonly failureThreshold: number;
+}
+
+/** One container of a pod, as the emulated node sees it. */
+export interface ContainerSummary {
+  readonly name: string;
+  readonly image: string;
+  readonly model: ImageModel;
+  /** Literal env values of the container. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly startupProbe?: ProbeSpec;
+  readonly readinessProbe?: ProbeSpec;
+  readonly livenessProbe?: ProbeSpec;
+}
+
+/** The pod status fields the emulated kubelet owns, as the API server last reported them. */
+export interface ObservedPodStatus {
+  readonly phase?: string;
+  /** Conditions as JSON (times as RFC 3339 strings). */
+  readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason?: string; readonly message?: string; readonly lastTransitionTime?: string }[];
+  /** Container statuses as JSON. */
+  readonly containerStatuses: readonly any[];
+}
+
+/** A pod of the emulator's namespace. */
 export interface PodSpecSummary {
   readonly namespace: string;
   readonly name: string;
+  readonly uid?: string;
   /** Deployment that owns the pod (Linkerd's `deployment` metric label). */
   readonly deployment: string;
   readonly labels: Readonly<Record<string, string>>;
-  /** Release taken from the image tag (`cyrilbkr/testapp:2.0` -> `2.0`). */
+  /** Release of the test-API container (the image tag), if the pod has one. */
   readonly version?: string;
+  /** The test-API container's first containerPort (where its Service's traffic goes). */
   readonly port: number;
-  /** Literal env values of the container, passed to the process like a kubelet would. */
+  /** Literal env values of the test-API container. */
   readonly env: Readonly<Record<string, string>>;
-  /** Ready condition reported by the (simulated) kubelet, and not terminating. */
+  /** Ready condition as the API server reports it, and not terminating. */
   readonly ready: boolean;
+  /**
+   * Started on the node (kwok's start stage gave it a pod IP) and not
+   * terminating: the emulated kubelet runs its containers and owns its status.
+   * @default - `ready` (summaries built by hand: a test-API pod per `version`, `port`, `env`)
+   */
+  readonly onNode?: boolean;
+  /** @default - one test-API container from `version`, `port` and `env`, probed on /readyz */
+  readonly containers?: readonly ContainerSummary[];
+  readonly observed?: ObservedPodStatus;
 }
 
 export interface ServiceSummary {
@@ -111,8 +162,6 @@ export interface ServiceSplit {
   readonly rules: readonly SplitRule[];
 }
 
-export const DEFAULT_IMAGE_PATTERN = /testapp|testapi/;
-
 /** Tag of an image reference, ignoring registry ports and digests. */
 export function imageTag(image: string): string | undefined {
   const withoutDigest = image.split('@')[0];
@@ -137,26 +186,89 @@ function isReady(pod: V1Pod): boolean {
   return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-/**
- * The emulated view of a pod, or undefined when none of its containers runs the
- * test API (other pods, such as a load generator, are not emulated).
- */
-export function summarizePod(pod: V1Pod, imagePattern: RegExp = DEFAULT_IMAGE_PATTERN): PodSpecSummary | undefined {
-  const container = (pod.spec?.containers ?? []).find((c) => c.image !== undefined && imagePattern.test(c.image));
-  if (!container || !pod.metadata?.name) return undefined;
+/** The probe's port: a number, or the name of one of the container's ports. */
+function probePort(port: unknown, container: V1Container): number | string {
+  if (typeof port === 'number') return port;
+  if (typeof port === 'string' && /^\d+$/.test(port)) return Number(port);
+  const named = (container.ports ?? []).find((p) => p.name === port);
+  return named ? named.containerPort : `port ${JSON.stringify(port)} is not a port of container ${container.name}`;
+}
+
+function probeAction(probe: V1Probe, container: V1Container): ProbeAction {
+  const action = (port: number | string, ok: (p: number) => ProbeAction): ProbeAction =>
+    (typeof port === 'number' ? ok(port) : { kind: 'unsupported', why: port });
+  if (probe.httpGet) {
+    if ((probe.httpGet.scheme ?? 'HTTP').toUpperCase() !== 'HTTP') return { kind: 'unsupported', why: `${probe.httpGet.scheme} probes are not emulated` };
+    const path = probe.httpGet.path ?? '/';
+    return action(probePort(probe.httpGet.port, container), (port) => ({ kind: 'http', path, port }));
+  }
+  if (probe.tcpSocket) return action(probePort(probe.tcpSocket.port, container), (port) => ({ kind: 'tcp', port }));
+  return { kind: 'unsupported', why: `${probe.exec ? 'exec' : probe.grpc ? 'gRPC' : 'handler-less'} probes are not emulated` };
+}
+
+/** The API server's probe defaults (pkg/apis/core/v1/defaults.go SetDefaults_Probe). */
+export function probeSpec(probe: V1Probe | undefined, container: V1Container): ProbeSpec | undefined {
+  if (!probe) return undefined;
+  return {
+    action: probeAction(probe, container),
+    initialDelaySeconds: probe.initialDelaySeconds ?? 0,
+    periodSeconds: probe.periodSeconds ?? 10,
+    timeoutSeconds: probe.timeoutSeconds ?? 1,
+    successThreshold: probe.successThreshold ?? 1,
+    failureThreshold: probe.failureThreshold ?? 3,
+  };
+}
+
+function literalEnv(container: V1Container): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
   }
+  return env;
+}
+
+export function summarizeContainer(c: V1Container): ContainerSummary {
+  return {
+    name: c.name,
+    image: c.image ?? '',
+    model: imageModel(c.image ?? ''),
+    env: literalEnv(c),
+    ...(c.startupProbe ? { startupProbe: probeSpec(c.startupProbe, c) } : {}),
+    ...(c.readinessProbe ? { readinessProbe: probeSpec(c.readinessProbe, c) } : {}),
+    ...(c.livenessProbe ? { livenessProbe: probeSpec(c.livenessProbe, c) } : {}),
+  };
+}
+
+/** Plain JSON (client-node gives Date objects for times). */
+const json = (v: unknown): any => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
+
+/** Every pod of the namespace, with what the emulated kubelet needs to run it and report its status. */
+export function summarizePod(pod: V1Pod): PodSpecSummary | undefined {
+  if (!pod.metadata?.name) return undefined;
+  const specs = pod.spec?.containers ?? [];
+  const containers = specs.map(summarizeContainer);
+  // The test-API container, if any, is what the pod's Services reach.
+  const index = Math.max(0, containers.findIndex((c) => c.model.kind === 'test-api'));
+  const main = containers[index] as ContainerSummary | undefined;
+  const terminating = pod.metadata.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null;
+  const phase = pod.status?.phase;
   return {
     namespace: pod.metadata.namespace ?? 'default',
     name: pod.metadata.name,
+    ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
     deployment: owningDeployment(pod),
     labels: pod.metadata.labels ?? {},
-    version: imageTag(container.image ?? ''),
-    port: container.ports?.[0]?.containerPort ?? 3000,
-    env,
+    version: main?.model.kind === 'test-api' ? main.model.version : imageTag(main?.image ?? ''),
+    port: specs[index]?.ports?.[0]?.containerPort ?? 3000,
+    env: main?.env ?? {},
     ready: isReady(pod),
+    onNode: !terminating && !!pod.spec?.nodeName && !!pod.status?.podIP && (phase === 'Pending' || phase === 'Running'),
+    containers,
+    observed: {
+      phase,
+      conditions: json(pod.status?.conditions) ?? [],
+      containerStatuses: json(pod.status?.containerStatuses) ?? [],
+    },
   };
 }
 

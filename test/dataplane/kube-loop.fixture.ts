@@ -3,20 +3,14 @@
  * jest): the emulator's loop of KubeSource and RouteStatusWriter, three
  * rounds against the API server at argv[2], one JSON line a round.
  */
-import * as k8s from '@kubernetes/client-node';
 import { KubeSource, RouteStatusWriter } from '../../e2e/dataplane/kube-source';
 import { describeSplit } from '../../e2e/dataplane/topology';
+import { fakeKubeConfig } from './fake-kubeconfig';
 
 async function main(): Promise<void> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'fake', server: process.argv[2], skipTLSVerify: true }],
-    users: [{ name: 'fake' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-    currentContext: 'fake',
-  });
+  const kc = fakeKubeConfig(process.argv[2]);
   const log: string[] = [];
-  const source = new KubeSource(kc, 'testapi', undefined, (l) => log.push(l));
+  const source = new KubeSource(kc, 'testapi', (l) => log.push(l));
   const writer = new RouteStatusWriter(kc, (l) => log.push(l));
   for (let round = 0; round < 3; round++) {
     const snapshot = await source.snapshot();
