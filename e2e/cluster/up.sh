@@ -11,6 +11,9 @@
 #   CLUSTER_PORT_BASE        first port of the block the stack uses (default 36400).
 #   CLUSTER_PROMETHEUS_IP    loopback address of the stack's Prometheus (default 127.0.90.1).
 #   CLUSTER_FLAGGER_ARGS     extra Flagger flags (space separated).
+#   CLUSTER_EMULATED_NAMESPACES  namespaces whose pods kwok only starts, the data-plane emulator
+#                            being their kubelet (space separated; default testapi). Elsewhere
+#                            kwok makes pods Running and Ready without running anything.
 set -Eeuo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -45,6 +48,11 @@ base=${CLUSTER_PORT_BASE:-36400}
 KINE_PORT=$((base + 1)) KINE_METRICS_PORT=$((base + 2)) APISERVER_PORT=$((base + 43))
 CM_PORT=$((base + 57)) SCHED_PORT=$((base + 59)) FLAGGER_PORT=$((base + 80))
 PROM_IP=${CLUSTER_PROMETHEUS_IP:-127.0.90.1} PROM_PORT=9090
+read -ra emulated <<<"${CLUSTER_EMULATED_NAMESPACES:-testapi}"
+for n in "${emulated[@]}"; do
+  [[ "$n" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || { echo "[cluster] FAILED: CLUSTER_EMULATED_NAMESPACES: $n is no namespace name" >&2; exit 1; }
+done
+EMULATED_NAMESPACES="${emulated[*]}"
 ports=("$KINE_PORT" "$KINE_METRICS_PORT" "$APISERVER_PORT" "$CM_PORT" "$SCHED_PORT" "$FLAGGER_PORT")
 for p in "${ports[@]}"; do
   ! port_open 127.0.0.1 "$p" || { echo "[cluster] FAILED: port $p on 127.0.0.1 is in use (set CLUSTER_PORT_BASE)" >&2; exit 1; }
@@ -93,6 +101,7 @@ export CLUSTER_BIN_KINE=$KINE_BIN
 export CLUSTER_PORTS="${ports[*]}"
 export CLUSTER_EGRESS_SOCKET=$EGRESS_SOCKET
 export CLUSTER_EGRESS_ROUTES=$EGRESS_ROUTES
+export CLUSTER_EMULATED_NAMESPACES="$EMULATED_NAMESPACES"
 ENV
 # The API server's `cluster` egress (proxy subresources, kubelet connections): HTTP CONNECT
 # <pod ip>:<port> over the egress proxy's socket, instead of dialling kwok's invented pod IPs.
@@ -165,10 +174,17 @@ start_component kube-scheduler "$K8S_BIN/kube-scheduler" \
   --profiling=false --v 1
 wait_for kube-scheduler 60 curl -skf "https://127.0.0.1:$SCHED_PORT/healthz"
 
-step "kwok $KWOK_VERSION and node kwok-node-0"
+step "kwok $KWOK_VERSION and node kwok-node-0 (emulated namespaces: $EMULATED_NAMESPACES)"
 kubectl apply -f "$here/node.yaml" >/dev/null
+# kwok's stock stages, but its pod-ready is replaced by ours (stages/): in the emulated namespaces
+# kwok only starts a pod and the data-plane emulator is its kubelet (status, readiness, restarts).
+mkdir -p "$STATE/stages"
+for f in "$here"/stages/*.yaml; do
+  sed "s/\[testapi\] # EMULATED_NAMESPACES/[${EMULATED_NAMESPACES// /, }]/" "$f" >"$STATE/stages/$(basename "$f")"
+done
 stages=()
-for f in "$KWOK_BIN"/stages/*.yaml; do stages+=(--config "$f"); done
+for f in "$KWOK_BIN"/stages/*.yaml; do [[ "$(basename "$f")" == pod-ready.yaml ]] || stages+=(--config "$f"); done
+for f in "$STATE"/stages/*.yaml; do stages+=(--config "$f"); done
 start_component kwok "$KWOK_BIN/kwok" --kubeconfig "$KUBECONFIG_FILE" "${stages[@]}" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
   --node-ip 127.0.0.1 --cidr 10.244.0.0/24 --node-lease-duration-seconds 40
