@@ -7,6 +7,7 @@ import { App, Duration } from 'cdk8s';
 import { EnvValue } from 'cdk8s-plus-28';
 import { CanaryDemo, CanaryDemoProps } from '../../charts';
 import { CanaryProvider, StrategyKind } from '../../lib';
+import { TESTAPI_IMAGE } from '../dataplane/images';
 
 /** A release of the API: the image tag, plus env for a simulated bug. */
 export interface Release {
@@ -73,7 +74,9 @@ export function rehearsalProps(variant: AnalysisVariant, version: string, settin
   return {
     ...settings,
     version,
-    // The test API serves health endpoints; the seed images did not.
+    // The project's test API image, which the emulator runs (e2e/dataplane/images.ts), and its
+    // health endpoints; the seed's images (the chart's default) served none: the emulator refuses them.
+    image: TESTAPI_IMAGE,
     livenessPath: '/healthz',
     readinessPath: '/readyz',
     loadTest: { duration: Duration.minutes(1) },
