@@ -23,7 +23,7 @@ import { kubectl, resetNamespace, stackInfo, StackInfo, startRehearsalParts, sto
 import { Timeline } from './rehearse/timeline';
 import {
   addEvents, AlertReceiver, applyObjects, CANARY, canaryEvents, fieldManager, getJson, NAMESPACE, netnsOf, objectEvents, sampleChanges,
-  sleep, synthFeatureDemo, watchVerdict,
+  orderedSteps, sleep, synthFeatureDemo, until, watchVerdict,
 } from './features/support';
 
 const stack: StackInfo = stackInfo();
@@ -110,16 +110,6 @@ function flaggerLog(): string {
   return fs.readFileSync(path.join(stack.state, 'logs', 'flagger.log'), 'utf8');
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(1000);
-  }
-}
-
 /** Applies a release and waits for the watcher's verdict (exit 0: the expected one). */
 async function ship(objects: any[], version: string, expect: 'initialized' | 'succeeded' | 'failed', timeline: Timeline, timeoutS: number): Promise<number> {
   timeline.add('test', `apply release ${version} (${objects.length} objects)`);
@@ -170,13 +160,7 @@ afterAll(async () => {
 
 describe('CanaryAutoscaler and AlertProvider on the real Flagger', () => {
   // One Canary through 1.0, 2.0 and 3.0: each step starts from the previous one's end.
-  let previousOk = true;
-  const step = (name: string, fn: () => Promise<void>, timeoutMs: number) => test(name, async () => {
-    expect(previousOk).toBe(true);
-    previousOk = false;
-    await fn();
-    previousOk = true;
-  }, timeoutMs);
+  const step = orderedSteps();
 
   test('Flagger runs in this process\'s network namespace, so it reaches the receiver on 127.0.0.1', () => {
     const flaggerPid = Number(fs.readFileSync(path.join(stack.state, 'pids', 'flagger'), 'utf8'));

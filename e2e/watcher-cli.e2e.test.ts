@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { httpGet, httpPost, kubectl, LOADTESTER_PORT, REPO, resetNamespace, stackInfo, StackInfo, startRehearsalParts, stopRehearsalParts } from './rehearse/stack';
 import { Timeline } from './rehearse/timeline';
-import { addEvents, applyObjects, CANARY, canaryEvents, getJson, NAMESPACE, sleep, synthFeatureDemo } from './features/support';
+import { addEvents, applyObjects, CANARY, canaryEvents, getJson, NAMESPACE, orderedSteps, sleep, synthFeatureDemo } from './features/support';
 
 const stack: StackInfo = stackInfo();
 const CLI = path.join(REPO, 'watch/build/cli.js');
@@ -99,13 +99,7 @@ afterAll(() => {
 }, 240_000);
 
 describe('canary-watch commands under the watcher\'s ServiceAccount', () => {
-  let previousOk = true;
-  const step = (name: string, fn: () => Promise<void>, timeoutMs: number) => test(name, async () => {
-    expect(previousOk).toBe(true);
-    previousOk = false;
-    await fn();
-    previousOk = true;
-  }, timeoutMs);
+  const step = orderedSteps();
 
   step('1.0: the demo ships the watcher\'s account; watch under its token reports the initialization', async () => {
     const timeline = new Timeline();

@@ -21,7 +21,7 @@ const FIELD_MANAGER = 'cdk8s-canary-features';
 
 /**
  * The objects `cdk8s synth` writes for the rehearsal's demo variant (10 s
- * interval, threshold 2, the test API's health paths) with a feature's props;
+ * interval, threshold 2, the test API's image and health paths) with a feature's props;
  * `customise` may add constructs through the library before synthesis.
  */
 export function synthFeatureDemo(version: string, feature: Partial<CanaryDemoProps>,
@@ -78,6 +78,8 @@ export interface FlaggerEvent {
   readonly count: number;
   /** Epoch ms of the first occurrence. */
   readonly first: number;
+  /** Epoch ms of the last occurrence (client-go folds repeats of a message into one event). */
+  readonly last: number;
 }
 
 /** The events recorded on an object of the namespace, oldest first. */
@@ -87,6 +89,7 @@ export function objectEvents(stack: StackInfo, kind: string, name: string): Flag
   return (JSON.parse(out).items as any[]).map((e) => ({
     type: e.type, reason: e.reason, message: e.message, count: e.count ?? 1,
     first: Date.parse(e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp),
+    last: Date.parse(e.lastTimestamp ?? e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp),
   })).sort((a, b) => a.first - b.first);
 }
 
@@ -157,6 +160,31 @@ export class AlertReceiver {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `probe` every `everyMs` until it gives a value (neither undefined nor false). */
+export async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false, everyMs = 1000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * A `test` for steps that build on each other (one Canary through its releases): each
+ * starts from the previous one's end, so once one fails the later ones fail at once.
+ */
+export function orderedSteps(): (name: string, fn: () => Promise<void>, timeoutMs: number) => void {
+  let previousOk = true;
+  return (name, fn, timeoutMs) => test(name, async () => {
+    expect(previousOk).toBe(true);
+    previousOk = false;
+    await fn();
+    previousOk = true;
+  }, timeoutMs);
 }
 
 /** Network namespace of a process (`ip netns identify`), '' for the host's. */
