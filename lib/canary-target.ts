@@ -59,8 +59,9 @@ export interface CanaryTargetProps {
   readonly readinessPath?: string;
 
   /**
-   * CPU and memory requests and limits; each field defaults on its own.
-   * @default - requests 50 millicores and 64 MiB, limits 250 millicores and 128 MiB
+   * CPU, memory and local disk requests and limits; each field defaults on its own.
+   * @default - requests 50 millicores, 64 MiB and 64 MiB of ephemeral storage,
+   * limits 250 millicores, 128 MiB and 1 GiB of ephemeral storage
    */
   readonly resources?: WorkloadResources;
 
@@ -149,6 +150,7 @@ export class CanaryTarget extends Construct {
         startup: kplus.Probe.fromTcpSocket({ port: this.port, failureThreshold: 30, periodSeconds: Duration.seconds(2) }),
         resources: toContainerResources(where, props.resources, {
           cpuRequestMillis: 50, cpuLimitMillis: 250, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(128),
+          ephemeralStorageRequest: Size.mebibytes(64), ephemeralStorageLimit: Size.gibibytes(1),
         }),
       },
     });

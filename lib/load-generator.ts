@@ -43,8 +43,9 @@ export interface LoadGeneratorProps {
   readonly securityContext?: WorkloadSecurityContext;
 
   /**
-   * CPU and memory; each field defaults on its own.
-   * @default - requests 10 millicores and 16 MiB, limits 200 millicores and 64 MiB
+   * CPU, memory and local disk; each field defaults on its own.
+   * @default - requests 10 millicores, 16 MiB and 16 MiB of ephemeral storage,
+   * limits 200 millicores, 64 MiB and 256 MiB of ephemeral storage
    */
   readonly resources?: WorkloadResources;
 }
@@ -92,6 +93,7 @@ export class LoadGenerator extends Construct {
         args: [`while true; do hey -z 1h -q ${this.qps} -c 1 ${this.targetUrl} > /dev/null; done`],
         resources: toContainerResources(where, props.resources, {
           cpuRequestMillis: 10, cpuLimitMillis: 200, memoryRequest: Size.mebibytes(16), memoryLimit: Size.mebibytes(64),
+          ephemeralStorageRequest: Size.mebibytes(16), ephemeralStorageLimit: Size.mebibytes(256),
         }),
       },
     });

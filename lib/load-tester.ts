@@ -47,8 +47,9 @@ export interface LoadTesterProps {
   readonly securityContext?: WorkloadSecurityContext;
 
   /**
-   * CPU and memory; each field defaults on its own.
-   * @default - requests 10 millicores and 32 MiB, limits 1000 millicores and 512 MiB
+   * CPU, memory and local disk (`/tmp` included); each field defaults on its own.
+   * @default - requests 10 millicores, 32 MiB and 64 MiB of ephemeral storage,
+   * limits 1000 millicores, 512 MiB and 1 GiB of ephemeral storage
    */
   readonly resources?: WorkloadResources;
 }
@@ -183,11 +184,14 @@ export class LoadTester extends Construct {
         command: ['./loadtester'],
         args: [`-port=${containerPort}`, '-log-level=info', '-timeout=1h'],
         ports: [{ number: containerPort, name: 'http' }],
-        liveness: kplus.Probe.fromHttpGet('/healthz', { port: containerPort, periodSeconds: Duration.seconds(10) }),
+        // Liveness is the listening socket, readiness the HTTP health check: the same probe for both
+        // would restart a load tester that is only slow to answer while it runs load tests.
+        liveness: kplus.Probe.fromTcpSocket({ port: containerPort, periodSeconds: Duration.seconds(10) }),
         readiness: kplus.Probe.fromHttpGet('/healthz', { port: containerPort, periodSeconds: Duration.seconds(10) }),
         startup: kplus.Probe.fromTcpSocket({ port: containerPort }),
         resources: toContainerResources(where, props.resources, {
           cpuRequestMillis: 10, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(32), memoryLimit: Size.mebibytes(512),
+          ephemeralStorageRequest: Size.mebibytes(64), ephemeralStorageLimit: Size.gibibytes(1),
         }),
         // hey and the shell write temporary files; the root filesystem stays read-only.
         volumeMounts: [{ path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp') }],

@@ -1,4 +1,4 @@
-import { Size } from 'cdk8s';
+import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { checkInt, checkRunAsUser, invalid } from './validate';
@@ -36,6 +36,8 @@ export function restrictedDeployment(scope: Construct, id: string, options: Rest
   const selector = { app: options.name };
   const labels = { ...options.labels, ...selector };
   const securityContext = toContainerSecurityContext(options.where, options.securityContext);
+  // cdk8s-plus writes ephemeral storage in whole GiB only: it is set in MiB below, like memory.
+  const { ephemeralStorage, ...resources } = options.container.resources ?? {};
   const deployment = new kplus.Deployment(scope, id, {
     metadata: { name: options.name, labels },
     replicas: options.replicas ?? 1,
@@ -46,10 +48,18 @@ export function restrictedDeployment(scope: Construct, id: string, options: Rest
     containers: [{
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       ...options.container,
+      ...(options.container.resources ? { resources } : {}),
       securityContext,
     }],
   });
   deployment.select(kplus.LabelSelector.of({ labels: selector }));
+  // The patch lands before the generated KubeDeployment.toJson, which writes each quantity's `value`; it
+  // adds to the requests and limits that toContainerResources always fills (cpu, memory).
+  for (const [field, size] of [['requests', ephemeralStorage?.request], ['limits', ephemeralStorage?.limit]] as const) {
+    if (size === undefined) continue;
+    ApiObject.of(deployment).addJsonPatch(JsonPatch.add(`/spec/template/spec/containers/0/resources/${field}/ephemeral-storage`,
+      kplus.k8s.Quantity.fromString(`${size.toMebibytes()}Mi`)));
+  }
   return deployment;
 }
 
@@ -65,14 +75,17 @@ export function toContainerResources(where: string, given: WorkloadResources | u
     throw invalid(where, 'resources.cpuRequestMillis', settings.cpuRequestMillis,
       `must not exceed cpuLimitMillis (${settings.cpuLimitMillis})`);
   }
-  const request = mebibytes(where, 'resources.memoryRequest', settings.memoryRequest);
-  const limit = mebibytes(where, 'resources.memoryLimit', settings.memoryLimit);
-  if (request > limit) {
-    throw invalid(where, 'resources.memoryRequest', `${request}Mi`, `must not exceed memoryLimit (${limit}Mi)`);
+  for (const kind of ['memory', 'ephemeralStorage'] as const) {
+    const request = mebibytes(where, `resources.${kind}Request`, settings[`${kind}Request`]);
+    const limit = mebibytes(where, `resources.${kind}Limit`, settings[`${kind}Limit`]);
+    if (request > limit) {
+      throw invalid(where, `resources.${kind}Request`, `${request}Mi`, `must not exceed ${kind}Limit (${limit}Mi)`);
+    }
   }
   return {
     cpu: { request: kplus.Cpu.millis(settings.cpuRequestMillis), limit: kplus.Cpu.millis(settings.cpuLimitMillis) },
     memory: { request: settings.memoryRequest, limit: settings.memoryLimit },
+    ephemeralStorage: { request: settings.ephemeralStorageRequest, limit: settings.ephemeralStorageLimit },
   };
 }
 

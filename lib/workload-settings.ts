@@ -1,7 +1,7 @@
 import { Size } from 'cdk8s';
 
 /**
- * CPU and memory of a container, in the library's own terms so that a caller
+ * CPU, memory and local disk of a container, in the library's own terms so that a caller
  * needs nothing but `cdk8s` (for `Size`). Each field defaults on its own.
  */
 export interface WorkloadResources {
@@ -25,6 +25,18 @@ export interface WorkloadResources {
    * @default - the construct's own default
    */
   readonly memoryLimit?: Size;
+  /**
+   * Local disk the scheduler reserves (`ephemeral-storage`: container logs,
+   * writable layer, emptyDir volumes).
+   * @default - the construct's own default
+   */
+  readonly ephemeralStorageRequest?: Size;
+  /**
+   * Local disk limit: the kubelet evicts the pod above it, before it can
+   * fill the node's disk.
+   * @default - the construct's own default
+   */
+  readonly ephemeralStorageLimit?: Size;
 }
 
 /**

@@ -58,11 +58,18 @@ describe('CanaryTarget', () => {
     expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 8080 });
   });
 
-  test('small resources by default; each field of WorkloadResources overrides its own default', () => {
-    expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '250m', memory: '128Mi' } });
-    const custom = only(deployment({ resources: { memoryLimit: Size.mebibytes(256), cpuRequestMillis: 100 } }), 'Deployment')
-      .spec.template.spec.containers[0];
-    expect(custom.resources).toEqual({ requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '250m', memory: '256Mi' } });
+  test('small resources by default, local disk included; each field of WorkloadResources overrides its own default', () => {
+    expect(container.resources).toEqual({
+      requests: { 'cpu': '50m', 'memory': '64Mi', 'ephemeral-storage': '64Mi' },
+      limits: { 'cpu': '250m', 'memory': '128Mi', 'ephemeral-storage': '1024Mi' },
+    });
+    const custom = only(deployment({
+      resources: { memoryLimit: Size.mebibytes(256), cpuRequestMillis: 100, ephemeralStorageLimit: Size.gibibytes(2) },
+    }), 'Deployment').spec.template.spec.containers[0];
+    expect(custom.resources).toEqual({
+      requests: { 'cpu': '100m', 'memory': '64Mi', 'ephemeral-storage': '64Mi' },
+      limits: { 'cpu': '250m', 'memory': '256Mi', 'ephemeral-storage': '2048Mi' },
+    });
   });
 
   test('explicit non-root uid and Pod Security restricted; uid, gid and read-only root are settable', () => {

@@ -19,6 +19,13 @@ describe('LoadGenerator', () => {
     expect(restrictedViolations(gen.spec.template.spec)).toEqual([]);
   });
 
+  test('CPU, memory and local disk requested and limited', () => {
+    expect(gen.spec.template.spec.containers[0].resources).toEqual({
+      requests: { 'cpu': '10m', 'memory': '16Mi', 'ephemeral-storage': '16Mi' },
+      limits: { 'cpu': '200m', 'memory': '64Mi', 'ephemeral-storage': '256Mi' },
+    });
+  });
+
   test('qps, path and name are configurable', () => {
     const objs = synthWith((c) => {
       const canary = new Canary(c, 'canary', { targetName: 'web', port: 80, namespace: 'shop' });

@@ -71,13 +71,22 @@ describe('LoadTester', () => {
   test('image default is a static member; resources and security context are settable without cdk8s-plus', () => {
     expect(LoadTester.DEFAULT_IMAGE).toBe('ghcr.io/fluxcd/flagger-loadtester:0.38.0');
     expect(container.image).toBe(LoadTester.DEFAULT_IMAGE);
-    expect(container.resources).toEqual({ requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+    expect(container.resources).toEqual({
+      requests: { 'cpu': '10m', 'memory': '32Mi', 'ephemeral-storage': '64Mi' },
+      limits: { 'cpu': '1000m', 'memory': '512Mi', 'ephemeral-storage': '1024Mi' },
+    });
     const custom = only(synthWith((c) => new LoadTester(c, 'lt', {
       resources: { memoryLimit: Size.gibibytes(1) }, securityContext: { runAsUser: 20000 },
     })), 'Deployment').spec.template.spec;
     expect(custom.containers[0].resources.limits.memory).toBe('1024Mi');
     expect(custom.containers[0].securityContext).toMatchObject({ runAsUser: 20000, runAsGroup: 20000, readOnlyRootFilesystem: true });
     expect(restrictedViolations(custom)).toEqual([]);
+  });
+
+  test('liveness is the listening socket, readiness the HTTP health check: never the same probe', () => {
+    expect(container.livenessProbe).toEqual({ failureThreshold: 3, periodSeconds: 10, tcpSocket: { port: 8080 } });
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
+    expect(container.readinessProbe).not.toHaveProperty('tcpSocket');
   });
 
   test('load testers in charts without a namespace are not compared (they may be applied to different namespaces)', () => {

@@ -15,11 +15,30 @@ describe('pod security helpers', () => {
   });
 
   test('toContainerResources: each given field replaces its default, the rest stay', () => {
-    const defaults = { cpuRequestMillis: 10, cpuLimitMillis: 20, memoryRequest: Size.mebibytes(1), memoryLimit: Size.mebibytes(2) };
-    const r = toContainerResources('t', { cpuLimitMillis: 500, memoryLimit: undefined }, defaults);
+    const defaults = {
+      cpuRequestMillis: 10, cpuLimitMillis: 20, memoryRequest: Size.mebibytes(1), memoryLimit: Size.mebibytes(2),
+      ephemeralStorageRequest: Size.mebibytes(3), ephemeralStorageLimit: Size.mebibytes(4),
+    };
+    const r = toContainerResources('t', { cpuLimitMillis: 500, memoryLimit: undefined, ephemeralStorageLimit: Size.mebibytes(40) }, defaults);
     expect(r.cpu?.request?.amount).toBe('10m');
     expect(r.cpu?.limit?.amount).toBe('500m');
     expect(r.memory?.limit?.toMebibytes()).toBe(2);
+    expect(r.ephemeralStorage?.request?.toMebibytes()).toBe(3);
+    expect(r.ephemeralStorage?.limit?.toMebibytes()).toBe(40);
+  });
+
+  test('restrictedDeployment writes ephemeral storage in MiB (cdk8s-plus alone writes whole GiB only)', () => {
+    const resources = toContainerResources('a', {}, {
+      cpuRequestMillis: 10, cpuLimitMillis: 20, memoryRequest: Size.mebibytes(16), memoryLimit: Size.mebibytes(32),
+      ephemeralStorageRequest: Size.mebibytes(64), ephemeralStorageLimit: Size.mebibytes(1536),
+    });
+    const objects = synthWith((c) => restrictedDeployment(c, 'a', { where: 'a', name: 'disk', container: { image: 'busybox', resources } }));
+    expectSchemaValid(objects);
+    const container = only(objects, 'Deployment', 'disk').spec.template.spec.containers[0];
+    expect(container.resources).toEqual({
+      requests: { 'cpu': '10m', 'memory': '16Mi', 'ephemeral-storage': '64Mi' },
+      limits: { 'cpu': '20m', 'memory': '32Mi', 'ephemeral-storage': '1536Mi' },
+    });
   });
 
   test('restrictedDeployment selects on app alone, passes restricted, injects only when asked', () => {

@@ -92,6 +92,8 @@ const cases: Array<[string, () => unknown, RegExp]> = [
   ['cpu fractional millicores', () => workload({ resources: { cpuLimitMillis: 0.5 } }), /resources\.cpuLimitMillis \(0\.5\) must be an integer from 1 to 1000000/],
   ['memory request above limit', () => workload({ resources: { memoryRequest: Size.gibibytes(1) } }), /resources\.memoryRequest \('1024Mi'\) must not exceed memoryLimit \(128Mi\)/],
   ['memory as a string', () => workload({ resources: loose({ memoryLimit: '128Mi' }) }), /resources\.memoryLimit \('128Mi'\) must be a Size, for example Size\.mebibytes\(64\)/],
+  ['ephemeral storage request above limit', () => workload({ resources: { ephemeralStorageRequest: Size.gibibytes(2) } }), /resources\.ephemeralStorageRequest \('2048Mi'\) must not exceed ephemeralStorageLimit \(1024Mi\)/],
+  ['ephemeral storage limit 0', () => workload({ resources: { ephemeralStorageLimit: Size.mebibytes(0) } }), /resources\.ephemeralStorageLimit \('0Mi'\) must be more than 0/],
   ['probe path relative', () => workload({ livenessPath: 'healthz' }), /livenessPath \('healthz'\) must be an absolute URL path/],
   ['interval as a string (JavaScript)', () => canary({ interval: loose('30s') }), /interval \('30s'\) must be a Duration, for example Duration\.seconds\(30\)/],
   ['metric interval as a number (JavaScript)', withCanary((c) => c.addMetric({ ...metric, interval: loose(60) })), /metrics\[0\]\.interval \(60\) must be a Duration/],
