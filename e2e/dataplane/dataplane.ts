@@ -5,13 +5,15 @@
  *    and reports their status (kubelet.ts);
  *  - Linkerd's proxies: Service listeners on loopback that split the apex
  *    Service by Flagger's weights, balance over ready pods, and count every
- *    inbound response per pod in Linkerd's metric format on /metrics.
+ *    inbound response per pod in Linkerd's metric format on /metrics, and by
+ *    client workload on /traffic (see client-identity.ts).
  * It applies a snapshot of the cluster (see KubeSource) every second.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { writeRoutes } from '../cluster/egress-routes';
+import { ClientIdentity } from './client-identity';
 import { HostsFile, serviceNames } from './hosts';
 import { EmulatedKubelet } from './kubelet';
 import { LoopbackPool } from './loopback';
@@ -61,7 +63,9 @@ interface Listener {
 
 export class DataPlane {
   readonly metrics = new ProxyMetrics();
-  readonly router = new ServiceRouter(this.metrics);
+  readonly router = new ServiceRouter(this.metrics, (socket) => this.clients.identify(socket));
+  private readonly clients: ClientIdentity;
+  private readonly clientAddresses = new Map<string, string>();
   private readonly kubelet: EmulatedKubelet;
   private readonly servicePool: LoopbackPool;
   private readonly hosts?: HostsFile;
@@ -75,6 +79,11 @@ export class DataPlane {
     this.log = options.log ?? (() => undefined);
     this.servicePool = new LoopbackPool(options.servicePrefix ?? '127.0.20');
     this.hosts = options.hostsFile ? new HostsFile(options.hostsFile) : undefined;
+    // The load tester's processes are known by the forward's target, which the load tester serves.
+    this.clients = new ClientIdentity({
+      addresses: this.clientAddresses,
+      listeners: (options.forwards ?? []).map((f) => ({ name: f.name, host: f.targetHost, port: f.targetPort })),
+    });
     this.kubelet = new EmulatedKubelet({
       serverPath: options.serverPath,
       addresses: new LoopbackPool(options.podPrefix ?? '127.0.10'),
@@ -87,6 +96,16 @@ export class DataPlane {
   /** Address a Service name resolves to (the in-process DNS of the emulated mesh). */
   serviceAddress(name: string, namespace: string): string | undefined {
     return this.addresses.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * A loopback address of its own for a client the emulator runs (its load
+   * generator binds it): requests from it are counted as `name`'s.
+   */
+  clientAddress(name: string): string {
+    const address = this.servicePool.allocate();
+    this.clientAddresses.set(address, name);
+    return address;
   }
 
   async start(): Promise<void> {
@@ -148,7 +167,7 @@ export class DataPlane {
     };
   }
 
-  /** Serves /metrics (Prometheus text format) and /state. */
+  /** Serves /metrics (Prometheus text format), /state and /traffic (the ledger by client, JSON). */
   metricsHandler(): http.RequestListener {
     return (req, res) => {
       if (req.url === '/metrics') {
@@ -159,6 +178,9 @@ export class DataPlane {
           res.writeHead(500);
           res.end(err.message);
         });
+      } else if (req.url === '/traffic') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(this.metrics.traffic()));
       } else if (req.url === '/state') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(this.state(), null, 2));

@@ -9,6 +9,8 @@ export interface LoadGeneratorOptions {
   readonly host: string;
   readonly port: number;
   readonly path?: string;
+  /** Source address of its connections (see DataPlane.clientAddress). @default - the system's choice */
+  readonly localAddress?: string;
   /** Requests per second. @default 10 */
   readonly qps?: number;
   /** Called with each response status (0 for a connection error). */
@@ -43,6 +45,7 @@ export class LoadGenerator {
     };
     const req = http.get({
       host: this.options.host, port: this.options.port, path: this.options.path ?? '/', agent: this.agent, timeout: 5000,
+      localAddress: this.options.localAddress,
     }, (res) => {
       res.resume();
       res.on('end', () => done(res.statusCode ?? 0));

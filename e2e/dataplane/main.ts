@@ -9,6 +9,8 @@
  *     [--pod-prefix 127.0.10] [--service-prefix 127.0.20]
  *     [--egress-routes <state>/egress-routes/dataplane.json]
  *
+ * GET /traffic on the metrics address: responses by destination pod and client workload
+ * (`load-generator`, `flagger-loadtester/hey`, ...), see client-identity.ts.
  * Logs one timestamped line per change (pods up/down, Service addresses,
  * weights, HTTPRoute status written, routes Linkerd would refuse) on stdout; runs until SIGTERM/SIGINT, then stops its processes.
  */
@@ -32,6 +34,9 @@ function parseForward(value: string): StaticForward {
   if (!m) throw new Error(`--forward (${value}) must be name.namespace:port=host:port`);
   return { name: m[1], namespace: m[2], port: Number(m[3]), targetHost: m[4], targetPort: Number(m[5]) };
 }
+
+/** The client name of the emulator's load generator in the /traffic ledger. */
+const LOAD_GENERATOR = 'load-generator';
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -106,12 +111,13 @@ async function main(): Promise<void> {
     const [name, namespace] = u.hostname.split('.');
     const host = plane.serviceAddress(name, namespace ?? values.namespace!);
     if (!host) return undefined;
+    const localAddress = plane.clientAddress(LOAD_GENERATOR);
     const gen = new LoadGenerator({
-      host, port: Number(u.port || 80), path: u.pathname, qps,
+      host, port: Number(u.port || 80), path: u.pathname, qps, localAddress,
       onResponse: (s) => loadCounts.set(s, (loadCounts.get(s) ?? 0) + 1),
     });
     gen.start();
-    log(`load ${qps} QPS to ${url} (${host})`);
+    log(`load ${qps} QPS to ${url} (${host}) from ${localAddress} (client ${LOAD_GENERATOR})`);
     return gen;
   };
   // A periodic summary of what the load generator saw: the user's view of the rollout.

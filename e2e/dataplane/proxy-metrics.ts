@@ -1,7 +1,10 @@
 /**
  * The metrics an emulated Linkerd proxy reports for inbound traffic, in the
  * format of Linkerd's proxy (`response_total`, `response_latency_ms`), so that
- * Flagger's Linkerd MetricTemplates run unchanged against them.
+ * Flagger's Linkerd MetricTemplates run unchanged against them; and a ledger
+ * of the same responses by client workload (see client-identity.ts), which
+ * Linkerd's labels do not carry, kept after a pod goes away, so that a test can
+ * count the requests each load source sent to each pod (`GET /traffic`).
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 
@@ -24,12 +27,42 @@ export function classify(statusCode: number): 'success' | 'failure' {
   return statusCode >= 500 ? 'failure' : 'success';
 }
 
+/** Responses counted for one destination pod, client and status since the emulator started. */
+export interface TrafficRow {
+  readonly namespace: string;
+  /** The Service the client addressed (the apex, the canary Service, ...). */
+  readonly service: string;
+  /** Empty when the client-side proxy answered itself (no route, no ready endpoint). */
+  readonly deployment: string;
+  readonly pod: string;
+  /** The client workload, e.g. `load-generator`, `flagger-loadtester/hey`, `other`. */
+  readonly client: string;
+  /** The client's process id, when it was found through /proc (one `hey` run). */
+  readonly process?: number;
+  readonly status: number;
+  readonly count: number;
+  /** When the first and the last of these responses were counted (ISO 8601). */
+  readonly first: string;
+  readonly last: string;
+}
+
+/** Where a response was counted, and who asked. */
+export interface TrafficKey {
+  readonly namespace: string;
+  readonly service: string;
+  readonly client: string;
+  readonly process?: number;
+  /** Absent when the client-side proxy answered itself. */
+  readonly pod?: PodIdentity;
+}
+
 export class ProxyMetrics {
   readonly registry = new Registry();
   private readonly responses: Counter<string>;
   private readonly latency: Histogram<string>;
   /** Status codes seen per pod, to remove exactly its series when it goes away. */
   private readonly codes = new Map<string, Set<number>>();
+  private readonly ledger = new Map<string, { row: Omit<TrafficRow, 'count' | 'first' | 'last'>; count: number; first: number; last: number }>();
 
   constructor() {
     this.responses = new Counter({
@@ -66,10 +99,35 @@ export class ProxyMetrics {
     this.codes.delete(key(id));
   }
 
-  observe(id: PodIdentity, statusCode: number, latencyMs: number): void {
+  /** A response of the pod's app, counted by the pod's inbound proxy (and in the ledger, when `traffic` is given). */
+  observe(id: PodIdentity, statusCode: number, latencyMs: number, traffic?: Omit<TrafficKey, 'pod'>): void {
     this.responses.labels(this.labels(id, statusCode)).inc();
     this.latency.labels(this.latencyLabels(id, statusCode)).observe(latencyMs);
     this.codes.get(key(id))?.add(statusCode);
+    if (traffic) this.count({ ...traffic, pod: id }, statusCode);
+  }
+
+  /** Adds one response to the ledger (only there when no pod answered: no inbound proxy saw it). */
+  count(where: TrafficKey, statusCode: number, at = Date.now()): void {
+    const row = {
+      namespace: where.namespace, service: where.service, deployment: where.pod?.deployment ?? '', pod: where.pod?.pod ?? '',
+      client: where.client, ...(where.process === undefined ? {} : { process: where.process }), status: statusCode,
+    };
+    const k = JSON.stringify(row);
+    const entry = this.ledger.get(k);
+    if (entry) {
+      entry.count++;
+      entry.last = at;
+    } else {
+      this.ledger.set(k, { row, count: 1, first: at, last: at });
+    }
+  }
+
+  /** The ledger: every destination, client and status seen, with its count. */
+  traffic(): TrafficRow[] {
+    return [...this.ledger.values()].map((e) => ({
+      ...e.row, count: e.count, first: new Date(e.first).toISOString(), last: new Date(e.last).toISOString(),
+    }));
   }
 
   async exposition(): Promise<string> {

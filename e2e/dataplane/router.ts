@@ -12,10 +12,15 @@
  * src/http/filter/modify_header.rs) appends `add` as extra lines, replaces
  * with `set`, then drops `remove`. Failures the proxy makes up itself carry
  * the reason in `l5d-proxy-error` and reach no pod.
+ *
+ * Every response is also counted by client workload (`identify`, see
+ * client-identity.ts) in the metrics' ledger, whether a pod or the proxy answered.
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { RoundRobin, WeightedRoundRobin } from './balancer';
-import { ProxyMetrics } from './proxy-metrics';
+import { Client, OTHER_CLIENT } from './client-identity';
+import { ProxyMetrics, TrafficKey } from './proxy-metrics';
 import {
   HeaderModifier, matchRule, PodSpecSummary, RequestInfo, RequestRedirect, RouteFilter, RuleChoice, selects,
   ServiceSplit, ServiceSummary, SplitRule, WeightedBackend,
@@ -115,8 +120,12 @@ export class ServiceRouter {
   private readonly balancers = new Map<string, RoundRobin>();
   private readonly splitters = new Map<string, { signature: string; wrr: WeightedRoundRobin<WeightedBackend> }>();
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  /** The client of each accepted connection, named once. */
+  private readonly clients = new WeakMap<net.Socket, Client>();
 
-  constructor(private readonly metrics: ProxyMetrics) {}
+  /** @param identify names the client workload of a connection; by default every client is `other` */
+  constructor(private readonly metrics: ProxyMetrics,
+    private readonly identify: (socket: net.Socket) => Client = () => ({ name: OTHER_CLIENT })) {}
 
   update(table: RoutingTable): void {
     this.table = table;
@@ -199,8 +208,12 @@ export class ServiceRouter {
   /** Request handler for the listener of one Service (on one port, if given). */
   handler(namespace: string, service: string, port?: number): http.RequestListener {
     return (req, res) => {
+      const client = this.clientOf(req.socket);
+      const traffic = { namespace, service, client: client.name, process: client.pid };
+      const counted = (status: number) => this.metrics.count(traffic, status);
       const decision = this.route(namespace, service, port, { method: req.method, path: req.url ?? '/', headers: req.headersDistinct });
       if (decision.kind === 'respond') {
+        counted(decision.status);
         req.resume();
         res.writeHead(decision.status, {
           ...(decision.error ? { 'l5d-proxy-error': decision.error } : {}),
@@ -212,12 +225,22 @@ export class ServiceRouter {
       }
       const endpoint = this.pickEndpoint(decision.namespace, decision.service);
       if (!endpoint) {
+        counted(503);
         res.writeHead(503, { 'content-type': 'text/plain', 'l5d-proxy-error': 'no ready endpoints' });
         res.end(`no ready endpoints for ${decision.service}.${decision.namespace}\n`);
         return;
       }
-      this.forward(req, res, endpoint, decision.headers, decision.responseFilters);
+      this.forward(req, res, endpoint, decision.headers, decision.responseFilters, traffic);
     };
+  }
+
+  private clientOf(socket: net.Socket): Client {
+    let client = this.clients.get(socket);
+    if (client === undefined) {
+      client = this.identify(socket);
+      this.clients.set(socket, client);
+    }
+    return client;
   }
 
   close(): void {
@@ -226,7 +249,7 @@ export class ServiceRouter {
 
   /** The destination pod's inbound proxy: forward and count the response. */
   private forward(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint,
-    headers: HeaderLines, responseFilters: readonly HeaderModifier[]): void {
+    headers: HeaderLines, responseFilters: readonly HeaderModifier[], traffic: Omit<TrafficKey, 'pod'>): void {
     const started = process.hrtime.bigint();
     const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
     const upstream = http.request({
@@ -238,7 +261,7 @@ export class ServiceRouter {
       agent: this.agent,
     }, (up) => {
       const status = up.statusCode ?? 502;
-      this.metrics.observe(identity(endpoint.pod), status, elapsedMs());
+      this.metrics.observe(identity(endpoint.pod), status, elapsedMs(), traffic);
       const responseHeaders = copyLines(up.headersDistinct);
       for (const m of responseFilters) modifyHeaders(responseHeaders, m);
       res.writeHead(status, outgoing(responseHeaders));
@@ -246,7 +269,7 @@ export class ServiceRouter {
     });
     upstream.on('error', (err) => {
       // The app behind the proxy is gone: Linkerd's inbound proxy answers 502 itself.
-      this.metrics.observe(identity(endpoint.pod), 502, elapsedMs());
+      this.metrics.observe(identity(endpoint.pod), 502, elapsedMs(), traffic);
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'text/plain', 'l5d-proxy-error': err.message });
       }
