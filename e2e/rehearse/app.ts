@@ -19,8 +19,11 @@ export interface Release {
 export type AnalysisVariant =
   /** The demo's checks: success rate, 4xx percentage, p99 latency. */
   | 'demo'
-  /** Only Linkerd's success rate (5xx): the trap that promotes a 404 release. */
-  | 'success-rate-only'
+  /**
+   * The control run: the demo's checks without the 4xx one (success rate and
+   * latency kept), so the 4xx check alone stands between a 404 release and promotion.
+   */
+  | 'without-4xx-check'
   /** Fixed weights instead of stepWeight/maxWeight. */
   | 'step-weights'
   /** A confirm-promotion gate on the load tester. */
@@ -80,7 +83,7 @@ export function rehearsalProps(variant: AnalysisVariant, version: string, settin
     livenessPath: '/healthz',
     readinessPath: '/readyz',
     loadTest: { duration: Duration.minutes(1) },
-    ...(variant === 'success-rate-only' ? { clientErrorCheck: false, latencyCheck: false } : {}),
+    ...(variant === 'without-4xx-check' ? { clientErrorCheck: false } : {}),
     ...(variant === 'step-weights' ? { stepWeights: REHEARSAL_STEP_WEIGHTS } : {}),
     ...(variant === 'promotion-gate' ? { promotionGate: true } : {}),
     ...(variant === 'linkerd-smi' ? { provider: CanaryProvider.LINKERD } : {}),

@@ -72,9 +72,9 @@ export const MORE: Scenario[] = [
     }],
   },
   {
-    name: 'control-success-rate-only',
-    proves: "with only Linkerd's success rate, the 404 release WOULD be promoted (why the 4xx check exists)",
-    analysis: 'success-rate-only',
+    name: 'control-without-4xx-check',
+    proves: 'with every check but the 4xx one (success rate, latency), the 404 release WOULD be promoted (why the 4xx check exists)',
+    analysis: 'without-4xx-check',
     steps: [{
       release: { version: '3.1' }, expect: 'succeeded', checkWeights: true,
       primary: { release: '3.1', status: 404 },
