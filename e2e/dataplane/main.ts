@@ -5,7 +5,7 @@
  *   node --require tsx/cjs e2e/dataplane/main.ts --kubeconfig <file> [--namespace testapi]
  *     [--hosts-file <file>] [--metrics 127.0.0.1:9911]
  *     [--forward flagger-loadtester.testapi:80=127.0.0.1:18080]...
- *     [--load http://api.testapi:3000/] [--load-qps 10]
+ *     [--load http://api.testapi:3000/]... [--load-qps 10]   (one generator per --load URL)
  *     [--pod-prefix 127.0.10] [--service-prefix 127.0.20]
  *     [--egress-routes <state>/egress-routes/dataplane.json]
  *
@@ -21,6 +21,7 @@ import * as k8s from '@kubernetes/client-node';
 import { DataPlane, StaticForward } from './dataplane';
 import { KubeSource, PodStatusWriter, RouteStatusWriter } from './kube-source';
 import { LoadGenerator } from './load-generator';
+import { LoadTarget, loadTargets } from './load-targets';
 
 function hostPort(value: string, what: string): { host: string; port: number } {
   const m = value.match(/^([^:]+):(\d+)$/);
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       'metrics': { type: 'string', default: '127.0.0.1:9911' },
       'forward': { type: 'string', multiple: true, default: [] },
       'server': { type: 'string', default: path.resolve(__dirname, '../../testapi/server.js') },
-      'load': { type: 'string' },
+      'load': { type: 'string', multiple: true, default: [] },
       'load-qps': { type: 'string', default: '10' },
       'interval-ms': { type: 'string', default: '1000' },
       'pod-prefix': { type: 'string', default: '127.0.10' },
@@ -85,7 +86,8 @@ async function main(): Promise<void> {
   log(`metrics on http://${values.metrics}/metrics`);
 
   let stopping = false;
-  let load: LoadGenerator | undefined;
+  const loads = new Map<string, LoadGenerator>();
+  const targets = loadTargets(values.load!, values.namespace!);
   const loadCounts = new Map<number, number>();
   const intervalMs = Number(values['interval-ms']);
   let lastError = '';
@@ -102,18 +104,19 @@ async function main(): Promise<void> {
         if (msg !== lastError) log(`kube: ${msg}`);
         lastError = msg;
       }
-      if (values.load && !load) load = startLoad(values.load, Number(values['load-qps']));
+      for (const target of targets) {
+        const gen = loads.has(target.url) ? undefined : startLoad(target, Number(values['load-qps']));
+        if (gen) loads.set(target.url, gen);
+      }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   };
-  const startLoad = (url: string, qps: number): LoadGenerator | undefined => {
-    const u = new URL(url);
-    const [name, namespace] = u.hostname.split('.');
-    const host = plane.serviceAddress(name, namespace ?? values.namespace!);
+  const startLoad = ({ url, name, namespace, port, path: urlPath }: LoadTarget, qps: number): LoadGenerator | undefined => {
+    const host = plane.serviceAddress(name, namespace);
     if (!host) return undefined;
     const localAddress = plane.clientAddress(LOAD_GENERATOR);
     const gen = new LoadGenerator({
-      host, port: Number(u.port || 80), path: u.pathname, qps, localAddress,
+      host, port, path: urlPath, qps, localAddress,
       onResponse: (s) => loadCounts.set(s, (loadCounts.get(s) ?? 0) + 1),
     });
     gen.start();
@@ -132,7 +135,7 @@ async function main(): Promise<void> {
     stopping = true;
     log(`${signal}: stopping`);
     clearInterval(summary);
-    load?.stop();
+    for (const gen of loads.values()) gen.stop();
     metricsServer.close();
     await plane.stop();
     process.exit(0);
