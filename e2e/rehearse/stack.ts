@@ -122,9 +122,11 @@ export async function waitFor(what: string, timeoutMs: number, probe: () => Prom
 
 /**
  * Starts the emulator, the load tester and the 2 s scrape; idempotent, so a
- * test file and the rehearse CLI can both call it on one stack.
+ * test file and the rehearse CLI can both call it on one stack. The emulator's
+ * load generator sends 10 QPS to each of `loadUrls` (the apex Services).
  */
-export async function startRehearsalParts(stack: StackInfo, namespace = 'testapi'): Promise<void> {
+export async function startRehearsalParts(stack: StackInfo, namespace = 'testapi',
+  loadUrls: readonly string[] = [`http://api.${namespace}:3000/`]): Promise<void> {
   if (!isAlive('loadtester')) {
     component(['start', 'loadtester', '--hosts', '--', path.join(stack.flaggerBin, 'loadtester'),
       '-port', String(LOADTESTER_PORT), '-timeout', '1h', '-log-level', 'info']);
@@ -135,7 +137,7 @@ export async function startRehearsalParts(stack: StackInfo, namespace = 'testapi
       '--pod-prefix', `127.${LOOPBACK_NET}.10`, '--service-prefix', `127.${LOOPBACK_NET}.20`,
       '--metrics', DATAPLANE_METRICS, '--egress-routes', path.join(stack.egressRoutes, 'dataplane.json'),
       '--forward', `flagger-loadtester.${namespace}:80=127.0.0.1:${LOADTESTER_PORT}`,
-      '--load', `http://api.${namespace}:3000/`, '--load-qps', '10']);
+      ...loadUrls.flatMap((url) => ['--load', url]), '--load-qps', '10']);
   }
   await waitFor('the data plane /metrics', 30_000, async () => (await httpGet(`http://${DATAPLANE_METRICS}/metrics`)).status === 200);
   await waitFor('the load tester', 30_000, async () => (await httpGet(`http://127.0.0.1:${LOADTESTER_PORT}/healthz`)).status === 200);
