@@ -9,6 +9,7 @@
  *     --strategy  the delivery strategy rehearsed (default canary: the demo's weighted story)
  *     --all   also the test:e2e scenarios (5xx rollback, stepWeights, gate, control, SMI)
  *     --keep  leave the stack up afterwards (npm run cluster:down stops it)
+ *     --services N  N canaried services rolled out at once instead (N or 1,5,20: e2e/load/load.ts)
  *   Analysis settings (defaults: the short-interval DEFAULT_SETTINGS of app.ts):
  *     --interval 10s  --threshold 2  --step-weight 10  --max-weight 50
  *     --step-weights 5,15,35  --metric-interval 30s  --iterations 4
@@ -18,6 +19,7 @@
 import { parseArgs } from 'node:util';
 import { Duration } from 'cdk8s';
 import { parseDuration } from '../../watch/timeout';
+import { parseSizes, runLoad } from '../load/load';
 import { DEFAULT_SETTINGS, RehearsalSettings, rehearsalProps, synthDemo } from './app';
 import { runScenario, ScenarioResult } from './scenario';
 import { BY_STRATEGY, MORE } from './scenarios';
@@ -76,7 +78,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       all: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false },
-      strategy: { type: 'string', default: 'canary' }, ...SETTING_FLAGS,
+      strategy: { type: 'string', default: 'canary' }, services: { type: 'string' }, ...SETTING_FLAGS,
     },
   });
   const strategyScenarios = BY_STRATEGY[values.strategy];
@@ -87,6 +89,8 @@ async function main(): Promise<number> {
   const settings = settingsFrom(values);
   // Bad settings fail here, with the chart's message, before any process starts.
   synthDemo({ version: '1.0' }, rehearsalProps('demo', '1.0', settings));
+  // Many services at once (e2e/load): `--services 20`, or `--services 1,5,20` for the growth table.
+  if (values.services !== undefined) return runLoad(parseSizes(values.services), settings, values.keep);
   const started = Date.now();
   const results: ScenarioResult[] = [];
   try {
