@@ -79,6 +79,8 @@ export class DataPlane {
     this.log = options.log ?? (() => undefined);
     this.servicePool = new LoopbackPool(options.servicePrefix ?? '127.0.20');
     this.hosts = options.hostsFile ? new HostsFile(options.hostsFile) : undefined;
+    // Names an earlier run published keep their address: a new name must not be given one of them.
+    for (const address of this.hosts?.addresses() ?? []) this.servicePool.reserve(address);
     // The load tester's processes are known by the forward's target, which the load tester serves.
     this.clients = new ClientIdentity({
       addresses: this.clientAddresses,

@@ -31,6 +31,11 @@ export class HostsFile {
     return parseHosts(this.read()).get(name);
   }
 
+  /** Every address the file maps a name to. */
+  addresses(): Set<string> {
+    return new Set(parseHosts(this.read()).values());
+  }
+
   /**
    * Map names to an address unless they are mapped already; returns the address
    * the names resolve to (an earlier mapping wins, so reruns keep their address).

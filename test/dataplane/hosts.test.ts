@@ -21,6 +21,7 @@ describe('HostsFile', () => {
     expect(map.get('prometheus.linkerd-viz')).toBe('127.0.90.1');
     expect(map.get('api-canary.testapi.svc.cluster.local')).toBe('127.0.20.3');
     expect(fs.readFileSync(file, 'utf8').match(/api-canary\.testapi /g)).toHaveLength(1);
+    expect(hosts.addresses()).toEqual(new Set(['127.0.0.1', '127.0.90.1', '127.0.20.3']));
   });
 });
 
