@@ -95,9 +95,9 @@ async function main(): Promise<void> {
     while (!stopping) {
       try {
         const snapshot = await source.snapshot();
-        await plane.apply(snapshot);
+        // The pods' status goes out even when a Service listener fails to open.
+        await plane.apply(snapshot).finally(() => podStatus.reconcile(plane.podStatuses(), snapshot.pods));
         await routeStatus.reconcile(snapshot.httpRoutes, snapshot.services);
-        await podStatus.reconcile(plane.podStatuses(), snapshot.pods);
         lastError = '';
       } catch (err) {
         const msg = (err as Error).message;
