@@ -64,7 +64,7 @@ export function shortMessage(msg: string): string {
   m = /^Advance \S+ canary weight (\d+)/.exec(msg);
   if (m) return `weight ${m[1]}`;
   m = /^canary deployment \S+ not ready: (.*)$/.exec(msg);
-  if (m) return `canary not ready: ${m[1]}`;
+  if (m) return `canary not ready: ${m[1].replace(/^waiting for rollout to finish: /, '')}`;
   m = /^Rolling back \S+ (.*)$/.exec(msg);
   if (m) return `rolling back: ${m[1]}`;
   const text = msg.replace(/ \S+\.testapi\b/g, '').replace(/!$/, '');

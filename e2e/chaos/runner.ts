@@ -16,7 +16,7 @@ import {
 } from '../rehearse/stack';
 import { LogTail, Timeline } from '../rehearse/timeline';
 import { componentNames, isAlive, Outage } from './components';
-import { flaggerLines, rollbackOf, shortMessage, story } from './flagger-log';
+import { FlaggerLine, flaggerLines, rollbackOf, shortMessage, story } from './flagger-log';
 import { CanaryObserver, Sample } from './observer';
 import { ChaosScenario, Expected, Major, Trigger } from './scenarios';
 
@@ -392,6 +392,8 @@ export class ChaosRun {
         if (component === 'kube-apiserver') notes.push(`watcher reconnects: ${r0.reconnects}; reads failed for ${gapSeconds(samples)}s`);
       }
     }
+    const deadline = scenario.props?.progressDeadline?.toSeconds();
+    if (deadline !== undefined) failures.push(...rolledBackAtDeadline(lines, deadline));
     const seconds = secondsSince(t0);
     return { scenario: scenario.name, pass, rows, ok: failures.length === 0 && rows.every((r) => r.ok), seconds, failures, notes, timeline };
   }
@@ -412,6 +414,20 @@ function triggerTest(trigger: Trigger, previousSpec: string | undefined): (s: Sa
   const analysing = (s: Sample) => s.phase === 'Progressing' && s.lastAppliedSpec !== previousSpec;
   if (trigger === 'progressing') return analysing;
   return (s) => analysing(s) && (s.canaryWeight ?? 0) >= trigger.weight;
+}
+
+/** A canary that never got ready: rolled back no sooner than the deadline, with no weight moved and no check run. */
+function rolledBackAtDeadline(lines: readonly FlaggerLine[], deadlineS: number): string[] {
+  const scaledUp = lines.find((l) => /^New revision detected! Scaling up/.test(l.msg));
+  const failed = lines.find((l) => /^Canary failed!/.test(l.msg));
+  if (!scaledUp || !failed) return ['no "New revision detected! Scaling up" then "Canary failed!" in Flagger\'s log'];
+  const out: string[] = [];
+  const waited = (failed.at - scaledUp.at) / 1000;
+  // The deadline counts from the Deployment's Available condition, in whole seconds: a second of slack.
+  if (waited < deadlineS - 1) out.push(`rolled back ${waited.toFixed(1)}s after the scale-up, before the ${deadlineS}s progress deadline`);
+  const analysis = lines.filter((l) => /^Advance |^Halt |^Rolling back /.test(l.msg)).map((l) => l.msg);
+  if (analysis.length) out.push(`the analysis ran for a canary that never got ready: ${analysis.join('; ')}`);
+  return out;
 }
 
 /** Times the primary switched to a release that must not be promoted. */

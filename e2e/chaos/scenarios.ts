@@ -63,7 +63,7 @@ export interface ChaosScenario {
   readonly reason?: RegExp;
   readonly trigger: Trigger;
   readonly fault: Fault;
-  /** Left out of a run, with why (work this depends on has not landed). */
+  /** Left out of a run, with why (work it depends on has not landed). */
   readonly pending?: string;
 }
 
@@ -124,10 +124,9 @@ export const SCENARIOS: readonly ChaosScenario[] = [
   },
   {
     name: 'never-ready-2.0',
-    proves: 'a canary whose pods never become ready (its readiness probe path answers 404) is rolled back at the progress deadline (30 s)',
+    proves: 'a canary whose pods never become ready (its readiness probe path answers 404) is rolled back at the progress deadline (30 s), before any traffic or check',
     major: 2, props: { readinessPath: '/not-served', progressDeadline: Duration.seconds(30) }, expect: 'failed',
     reason: /progress deadline|not ready/,
     trigger: 'progressing', fault: { kind: 'none' },
-    pending: 'needs the emulated kubelet to make pod Ready follow the process (e2e/dataplane/kubelet.ts)',
   },
 ];
