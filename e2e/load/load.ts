@@ -78,19 +78,45 @@ function apply(stack: StackInfo, objects: any[]): void {
     JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
 }
 
-/** canary-watch to its verdict; its text output goes to <dir>/<app>-<expect>.log. Resolves to its exit code and seconds. */
-function watch(stack: StackInfo, app: string, expect: Verdict, since: Date, timeoutS: number, dir: string): Promise<{ code: number; seconds: number }> {
-  const started = Date.now();
-  const out = fs.openSync(path.join(dir, `${app}-${expect}.log`), 'w');
+interface Watcher {
+  readonly log: string;
+  /** Exit code and seconds from `from` (set it to the apply's time) to the verdict. */
+  readonly done: Promise<{ code: number; at: number }>;
+}
+
+/**
+ * canary-watch to its verdict; its text output goes to <dir>/<app>-<expect>.log.
+ * `--current` for a new Canary's initialization (an outcome reached before the
+ * watcher's first read counts); without it the watcher must be up before the
+ * apply: an outcome reached before its start never counts (`--since` only takes
+ * in a rollout still in progress), and 40 watchers take long to start on a busy machine.
+ */
+function watch(stack: StackInfo, app: string, expect: Verdict, since: Date, timeoutS: number, dir: string, current = false): Watcher {
+  const log = path.join(dir, `${app}-${expect}.log`);
+  const out = fs.openSync(log, 'w');
   const child = spawn(process.execPath, [
     path.join(REPO, 'watch/build/cli.js'), app, '-n', NAMESPACE, '--expect', expect,
     '--since', since.toISOString().replace(/\.\d+Z$/, 'Z'), '--timeout', `${timeoutS}s`,
-    '--kubeconfig', stack.kubeconfig, '--no-color',
+    '--kubeconfig', stack.kubeconfig, '--no-color', ...(current ? ['--current'] : []),
   ], { stdio: ['ignore', out, out] });
-  return new Promise((resolve) => child.on('close', (c) => {
-    fs.closeSync(out);
-    resolve({ code: c ?? -1, seconds: (Date.now() - started) / 1000 });
-  }));
+  return {
+    log,
+    done: new Promise((resolve) => child.on('close', (c) => {
+      fs.closeSync(out);
+      resolve({ code: c ?? -1, at: Date.now() });
+    })),
+  };
+}
+
+/** Waits until each watcher has read its Canary (its "waiting for a new rollout" line) or ended. */
+async function watchersReady(watchers: readonly Watcher[], timeoutMs: number): Promise<void> {
+  const ended = new Set<Watcher>();
+  for (const w of watchers) void w.done.then(() => ended.add(w));
+  const deadline = Date.now() + timeoutMs;
+  while (!watchers.every((w) => ended.has(w) || /waiting for a new rollout/.test(fs.readFileSync(w.log, 'utf8')))) {
+    if (Date.now() > deadline) throw new Error(`the watchers were not up after ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 interface FlaggerLine { readonly ts: number; readonly msg: string; readonly canary?: string }
@@ -195,18 +221,20 @@ async function runSize(stack: StackInfo, count: number, settings: RehearsalSetti
   const initStart = Date.now();
   const initSince = new Date(Math.floor(initStart / 1000) * 1000 - 1000);
   apply(stack, objectsFor(services.map((s) => ({ app: s.app, release: '1.0' })), settings));
-  const inits = await Promise.all(services.map((s) => watch(stack, s.app, 'initialized', initSince, timeoutS, dir)));
+  const inits = await Promise.all(services.map((s) => watch(stack, s.app, 'initialized', initSince, timeoutS, dir, true).done));
   const initSeconds = (Date.now() - initStart) / 1000;
   const initOk = inits.filter((r) => r.code === 0).length;
   console.log(`[load] ${count} services: 1.0 initialized ${initOk}/${count} in ${initSeconds.toFixed(0)}s`);
 
+  const since = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
+  const watchers = services.map((s) => watch(stack, s.app, s.expect, since, timeoutS, dir));
+  await watchersReady(watchers, 180_000);
   const sampler = new ResourceSampler(stack.state);
   const before = await serverCounters(stack);
   sampler.start();
   const start = Date.now();
-  const since = new Date(Math.floor(start / 1000) * 1000 - 1000);
   apply(stack, objectsFor(services, settings));
-  const verdicts = await Promise.all(services.map((s) => watch(stack, s.app, s.expect, since, timeoutS, dir)));
+  const verdicts = (await Promise.all(watchers.map((w) => w.done))).map((v) => ({ code: v.code, seconds: (v.at - start) / 1000 }));
   const wallSeconds = (Date.now() - start) / 1000;
   const figures = sampler.stop();
   const after = await serverCounters(stack);
