@@ -87,17 +87,19 @@ interface Watcher {
 /**
  * canary-watch to its verdict; its text output goes to <dir>/<app>-<expect>.log.
  * `--current` for a new Canary's initialization (an outcome reached before the
- * watcher's first read counts); without it the watcher must be up before the
- * apply: an outcome reached before its start never counts (`--since` only takes
- * in a rollout still in progress), and 40 watchers take long to start on a busy machine.
+ * watcher's first read counts). A release is watched from before its apply, with
+ * `--image` naming the release's image (else the watched revision is the template
+ * at the watcher's start, the old one): an outcome reached before a watcher's first
+ * read never counts, and 40 watchers take long to start on a busy machine.
  */
-function watch(stack: StackInfo, app: string, expect: Verdict, since: Date, timeoutS: number, dir: string, current = false): Watcher {
+function watch(stack: StackInfo, app: string, expect: Verdict, since: Date, timeoutS: number, dir: string,
+  pin: { current: true } | { image: string }): Watcher {
   const log = path.join(dir, `${app}-${expect}.log`);
   const out = fs.openSync(log, 'w');
   const child = spawn(process.execPath, [
     path.join(REPO, 'watch/build/cli.js'), app, '-n', NAMESPACE, '--expect', expect,
     '--since', since.toISOString().replace(/\.\d+Z$/, 'Z'), '--timeout', `${timeoutS}s`,
-    '--kubeconfig', stack.kubeconfig, '--no-color', ...(current ? ['--current'] : []),
+    '--kubeconfig', stack.kubeconfig, '--no-color', ...('image' in pin ? ['--image', pin.image] : ['--current']),
   ], { stdio: ['ignore', out, out] });
   return {
     log,
@@ -221,19 +223,21 @@ async function runSize(stack: StackInfo, count: number, settings: RehearsalSetti
   const initStart = Date.now();
   const initSince = new Date(Math.floor(initStart / 1000) * 1000 - 1000);
   apply(stack, objectsFor(services.map((s) => ({ app: s.app, release: '1.0' })), settings));
-  const inits = await Promise.all(services.map((s) => watch(stack, s.app, 'initialized', initSince, timeoutS, dir, true).done));
+  const inits = await Promise.all(services.map((s) => watch(stack, s.app, 'initialized', initSince, timeoutS, dir, { current: true }).done));
   const initSeconds = (Date.now() - initStart) / 1000;
   const initOk = inits.filter((r) => r.code === 0).length;
   console.log(`[load] ${count} services: 1.0 initialized ${initOk}/${count} in ${initSeconds.toFixed(0)}s`);
 
   const since = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
-  const watchers = services.map((s) => watch(stack, s.app, s.expect, since, timeoutS, dir));
+  const objects = objectsFor(services, settings);
+  const imageOf = (app: string): string => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === app).spec.template.spec.containers[0].image;
+  const watchers = services.map((s) => watch(stack, s.app, s.expect, since, timeoutS, dir, { image: imageOf(s.app) }));
   await watchersReady(watchers, 180_000);
   const sampler = new ResourceSampler(stack.state);
   const before = await serverCounters(stack);
   sampler.start();
   const start = Date.now();
-  apply(stack, objectsFor(services, settings));
+  apply(stack, objects);
   const verdicts = (await Promise.all(watchers.map((w) => w.done))).map((v) => ({ code: v.code, seconds: (v.at - start) / 1000 }));
   const wallSeconds = (Date.now() - start) / 1000;
   const figures = sampler.stop();
