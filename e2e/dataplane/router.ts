@@ -252,6 +252,7 @@ export class ServiceRouter {
     headers: HeaderLines, responseFilters: readonly HeaderModifier[], traffic: Omit<TrafficKey, 'pod'>): void {
     const started = process.hrtime.bigint();
     const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
+    let counted = false;
     const upstream = http.request({
       host: endpoint.host,
       port: endpoint.port,
@@ -261,15 +262,22 @@ export class ServiceRouter {
       agent: this.agent,
     }, (up) => {
       const status = up.statusCode ?? 502;
+      counted = true;
       this.metrics.observe(identity(endpoint.pod), status, elapsedMs(), traffic);
       const responseHeaders = copyLines(up.headersDistinct);
       for (const m of responseFilters) modifyHeaders(responseHeaders, m);
       res.writeHead(status, outgoing(responseHeaders));
+      // The app's connection dropping mid-body resets the client's stream (pipe alone would leave it open).
+      up.on('close', () => {
+        if (!up.complete) res.destroy();
+      });
       up.pipe(res);
     });
     upstream.on('error', (err) => {
-      // The app behind the proxy is gone: Linkerd's inbound proxy answers 502 itself.
-      this.metrics.observe(identity(endpoint.pod), 502, elapsedMs(), traffic);
+      // The app behind the proxy is gone: Linkerd's inbound proxy answers 502 itself
+      // (a response already counted by its status is not counted again).
+      if (!counted) this.metrics.observe(identity(endpoint.pod), 502, elapsedMs(), traffic);
+      counted = true;
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'text/plain', 'l5d-proxy-error': err.message });
       }

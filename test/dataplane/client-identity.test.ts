@@ -148,4 +148,34 @@ describe('ServiceRouter: the ledger counts every response by client, pod and sta
       app.close();
     }
   });
+
+  test('a pod that goes away mid-response: its response is counted once', async () => {
+    // Headers and part of the body, then the connection drops.
+    const app = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    const metrics = new ProxyMetrics();
+    const router = new ServiceRouter(metrics);
+    router.update({ services, endpoints: [{ pod: canaryPod, host: '127.0.0.1', port: (app.address() as AddressInfo).port }], splits: [] });
+    const listener = http.createServer(router.handler(NS, 'api-canary'));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      await new Promise<void>((resolve) => {
+        http.get({ host: '127.0.0.1', port: (listener.address() as AddressInfo).port, path: '/', agent: false }, (res) => {
+          res.resume();
+          res.on('close', () => resolve());
+        }).on('error', () => resolve());
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(metrics.traffic().map((r) => [r.status, r.count])).toEqual([[200, 1]]);
+      expect(await metrics.exposition()).not.toMatch(/status_code="502"/);
+    } finally {
+      router.close();
+      listener.close();
+      app.close();
+    }
+  });
 });
