@@ -90,8 +90,13 @@ cli_user() {
   [[ ! -e node_modules/cdk8s-canary ]] || { echo "the CLI must not pull in the library"; return 1; }
   local out; out="$(npx canary-watch --help)" || return 1
   echo "$out" | head -n 3
-  grep -q 'canary-watch' <<<"$out" && grep -q -- '--timeout' <<<"$out" || { echo "usage text missing"; return 1; }
-  echo "npx canary-watch --help: usage printed, exit 0"
+  grep -q 'promote' <<<"$out" && grep -q 'report' <<<"$out" || { echo "the commands are missing from the usage"; return 1; }
+  out="$(npx canary-watch watch --help)" || return 1
+  grep -q -- '--timeout' <<<"$out" || { echo "watch --help lacks --timeout"; return 1; }
+  # The kubectl plugin is the same CLI under the name kubectl looks for.
+  out="$(npx kubectl-canary status --help)" || return 1
+  grep -q '^Usage: kubectl canary status' <<<"$out" || { echo "kubectl-canary does not name itself kubectl canary: $(head -n 1 <<<"$out")"; return 1; }
+  echo "npx canary-watch --help, watch --help, kubectl-canary status --help: usage printed, exit 0"
 }
 
 library_contents() { # the library tarball ships compiled JS, declarations and the jsii assembly, and no sources
