@@ -406,7 +406,7 @@ function faultName(s: ChaosScenario): string {
     case 'kill': return `${f.component} killed`;
     case 'lose-pods': return `canary down to ${f.replicas} pod(s)`;
     case 'new-revision': return `release ${f.major}.x applied`;
-    default: return 'fault';
+    default: return 'no fault: the release itself';
   }
 }
 
