@@ -20,7 +20,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AlertProvider, AlertAddress, AlertProviderType, AlertSeverity, CanaryProvider } from '../lib';
 import { kubectl, resetNamespace, stackInfo, StackInfo, startRehearsalParts, stopRehearsalParts } from './rehearse/stack';
-import { Timeline } from './rehearse/timeline';
+import { analysisReasons, checkRollbackReason, flaggerEventMessages } from './rehearse/reasons';
+import { LogTail, Timeline } from './rehearse/timeline';
 import {
   addEvents, AlertReceiver, applyObjects, CANARY, canaryEvents, fieldManager, getJson, NAMESPACE, netnsOf, objectEvents, sampleChanges,
   orderedSteps, sleep, synthFeatureDemo, until, watchVerdict,
@@ -246,8 +247,13 @@ describe('CanaryAutoscaler and AlertProvider on the real Flagger', () => {
 
   step('3.0 rolled back: the canary ran at the HPA minimum (2) and went back to 0; Slack posts follow severity: '
     + 'info gets every event, warn and error only the failure, which names the canary and the failed checks', async () => {
+    const flaggerLog = new LogTail(path.join(stack.state, 'logs', 'flagger.log'));
     const { code, samples } = await shipSampled('3.0', 'failed', '3.0 rolled back, alerts');
     expect(code).toBe(0);
+    // Every failed check before the rollback was the 4xx check: not "no values", not another
+    // check (Flagger's log holds every event message; the Events below are throttled).
+    const reasons = analysisReasons(flaggerEventMessages(flaggerLog.newLines(), `${CANARY}.${NAMESPACE}`));
+    expect(checkRollbackReason(reasons, { check: '4xx-percentage' })).toEqual([]);
     expect(canaryStatus().phase).toBe('Failed');
     expect(primaryImage()).toMatch(/:2\.0$/);
     expect(distinct(samples.map((v) => v.targetReplicas))).toEqual([0, 2, 0]);

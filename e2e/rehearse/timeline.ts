@@ -39,7 +39,7 @@ export class Timeline {
   }
 }
 
-/** Reads what a log file gained since the last call. */
+/** Reads what a log file gained since the last call (the data plane's, Flagger's). */
 export class LogTail {
   private offset: number;
 
@@ -49,9 +49,17 @@ export class LogTail {
 
   /** New complete lines of the data plane's log, as timeline entries. */
   drainDataplane(timeline: Timeline): void {
-    if (!fs.existsSync(this.file)) return;
+    for (const line of this.newLines()) {
+      const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/.exec(line);
+      if (m && DATAPLANE_SHOWN.test(m[2])) timeline.add('dataplane', m[2], Date.parse(m[1]));
+    }
+  }
+
+  /** The complete lines the file gained since the last call (or since the tail was made). */
+  newLines(): string[] {
+    if (!fs.existsSync(this.file)) return [];
     const size = fs.statSync(this.file).size;
-    if (size <= this.offset) return;
+    if (size <= this.offset) return [];
     const fd = fs.openSync(this.file, 'r');
     const buf = Buffer.alloc(size - this.offset);
     fs.readSync(fd, buf, 0, buf.length, this.offset);
@@ -59,10 +67,7 @@ export class LogTail {
     const text = buf.toString('utf8');
     const complete = text.slice(0, text.lastIndexOf('\n') + 1);
     this.offset += Buffer.byteLength(complete);
-    for (const line of complete.split('\n')) {
-      const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/.exec(line);
-      if (m && DATAPLANE_SHOWN.test(m[2])) timeline.add('dataplane', m[2], Date.parse(m[1]));
-    }
+    return complete.split('\n').filter((l) => l !== '');
   }
 }
 
