@@ -26,9 +26,25 @@ import { BY_STRATEGY, MORE } from './scenarios';
 import { Timeline } from './timeline';
 import { clusterDown, clusterUp, resetNamespace, stackInfo, startRehearsalParts } from './stack';
 
+/**
+ * One row per release: the outcome, the failed checks named in Flagger's events
+ * (for a rollback, the expected reason), and the requests that reached the
+ * canary's pods by load source (hey; the generator's share of its requests).
+ */
 function summary(results: ScenarioResult[]): string {
-  const rows = results.map((r) => `  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(28)} ${r.seconds.toFixed(1).padStart(6)}s`);
-  return ['scenario results:', ...rows].join('\n');
+  const header = `  ${'    '} ${'scenario'.padEnd(28)} ${'time'.padStart(7)}  ${'release'.padEnd(16)} ${'reason (failed checks)'.padEnd(44)} load to the canary`;
+  const rows = results.flatMap((r) => {
+    const steps = r.steps?.length ? r.steps : [undefined];
+    return steps.map((s, i) => [
+      `  ${i === 0 ? (r.ok ? 'ok  ' : 'FAIL') : '    '}`,
+      (i === 0 ? r.name : '').padEnd(28),
+      (i === 0 ? `${r.seconds.toFixed(1)}s` : '').padStart(7),
+      ` ${(s ? `${s.release} ${s.expect}` : '').padEnd(16)}`,
+      (s?.reason ?? '').padEnd(44),
+      s?.load ?? '',
+    ].join(' ').trimEnd());
+  });
+  return ['scenario results:', header, ...rows].join('\n');
 }
 
 const SETTING_FLAGS = {

@@ -2,6 +2,8 @@
  * The rehearsal's scenarios in `npm run test:e2e`: the REAL Flagger promotes and
  * rolls back releases on metrics of real requests, served by the data-plane
  * emulator (e2e/dataplane). Scenarios run in order on one Canary (see scenarios.ts).
+ * Each rollback is checked for its reason and each analysis for the load that
+ * reached the canary (scenario.ts).
  */
 import { runScenario } from './scenario';
 import { AB_TESTING, BLUE_GREEN, DEMO, MORE, SESSION_AFFINITY } from './scenarios';
@@ -19,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => {
   resetNamespace(stack);
   stopRehearsalParts();
-  console.log(`rehearsal scenario times:\n${times.join('\n')}`);
+  console.log(`rehearsal scenarios (time, outcome, per release: failed checks in Flagger's events; requests to the canary by source):\n${times.join('\n')}`);
 }, 240_000);
 
 describe('rehearsal: the real Flagger on emulated pods and proxies', () => {
@@ -30,7 +32,8 @@ describe('rehearsal: the real Flagger on emulated pods and proxies', () => {
       expect(previousOk).toBe(true);
       previousOk = false;
       const result = await runScenario(stack, scenario);
-      times.push(`  ${scenario.name.padEnd(28)} ${result.seconds.toFixed(1).padStart(6)}s ${result.ok ? 'ok' : 'FAILED'}`);
+      const steps = (result.steps ?? []).map((st) => `${st.release} ${st.expect}: ${st.reason}; ${st.load}`).join(' | ');
+      times.push(`  ${scenario.name.padEnd(28)} ${result.seconds.toFixed(1).padStart(6)}s ${result.ok ? 'ok' : 'FAILED'}  ${steps}`);
       console.log(`${scenario.name} (${result.seconds}s)\n${result.timeline.render()}`);
       expect(result.failures).toEqual([]);
       previousOk = true;

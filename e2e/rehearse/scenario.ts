@@ -2,26 +2,47 @@
  * Runs rehearsal scenarios: apply a release synthesized through the demo
  * chart's props, let the REAL Flagger analyse it on metrics of real requests,
  * take the verdict from the watcher (canary-watch), and check what the
- * verdict alone does not show (weights stepped, which release the primary runs).
+ * verdict alone does not show: weights stepped, which release the primary runs,
+ * why a rollback happened (the check that halted the analysis, from Flagger's
+ * events: reasons.ts), and that both load sources reached the canary's pods
+ * (the load tester's hey and the emulator's generator: traffic.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { CanaryDemoProps } from '../../charts';
+import { StrategyKind } from '../../lib';
 import { createRenderer } from '../../watch/render';
 import type { WatchRecord } from '../../watch/verdict';
 import { AnalysisVariant, analysisSteps, DEFAULT_SETTINGS, expectedWeights, RehearsalSettings, Release, rehearsalProps, synthDemo } from './app';
 import {
   dataplaneLogPath, httpGet, httpPost, kubectl, LOADTESTER_PORT, REPO, resetNamespace, serviceAddress, StackInfo,
 } from './stack';
+import { analysisReasons, checkRollbackReason, describeExpected, ExpectedReason, flaggerEventMessages, parseHalt } from './reasons';
 import { canaryWeights, LogTail, Timeline } from './timeline';
+import { checkLoad, describeLoad, heyCommandOf, LoadExpectation, readTraffic, stepLoad, summarizeLoad } from './traffic';
 
 export type Verdict = 'initialized' | 'succeeded' | 'failed';
 
 export interface ScenarioStep {
   readonly release: Release;
   readonly expect: Verdict;
+  /**
+   * With expect 'failed' (required there): what the rollback must be for, the
+   * check or webhook named in Flagger's `Halt` events; any other failed check
+   * (another metric, "no values found") fails the step.
+   */
+  readonly reason?: ExpectedReason;
+  /**
+   * Which load sources must reach the canary's pods. @default - for an analysed
+   * release: hey always; the generator on a weighted canary (at most its max
+   * weight), on blue/green only when promoted (all traffic is switched to the
+   * canary first), never on A/B testing (it sends no matching header)
+   */
+  readonly load?: LoadExpectation;
+  /** The metric checks the Canary's analysis must have, in order (`analysis.metrics[].name`). */
+  readonly checks?: readonly string[];
   /** Check that the apex split stepped through the analysis' weights, in order. */
   readonly checkWeights?: boolean;
   /** With checkWeights: the canary must never get a weight (it failed before any traffic moved). */
@@ -57,12 +78,23 @@ export interface Scenario {
   readonly steps: readonly ScenarioStep[];
 }
 
+/** What one release's step showed, for the results table. */
+export interface StepReport {
+  readonly release: string;
+  readonly expect: Verdict;
+  /** The failed checks before the verdict, from Flagger's events (`4xx-percentage x2`), `-` without any. */
+  readonly reason: string;
+  /** Requests that reached the canary's pods by source (`hey 512, gen 63/1210`), `-` without an analysis. */
+  readonly load: string;
+}
+
 export interface ScenarioResult {
   readonly name: string;
   readonly ok: boolean;
   readonly seconds: number;
   readonly failures: string[];
   readonly timeline: Timeline;
+  readonly steps?: readonly StepReport[];
 }
 
 const NAMESPACE = 'testapi';
@@ -87,7 +119,8 @@ export const REPORT_DIR = process.env.REHEARSE_REPORTS || path.join(REPO, 'dist'
  * before the apply: Flagger may pick the new revision up before the watcher's first
  * read, and a rollout that began after `since` still counts.
  */
-async function watch(stack: StackInfo, expect: Verdict, timeoutS: number, since: Date, timeline: Timeline, report: string): Promise<number> {
+async function watch(stack: StackInfo, expect: Verdict, timeoutS: number, since: Date, timeline: Timeline, report: string,
+  events: string[]): Promise<number> {
   const cli = path.join(REPO, 'watch/build/cli.js');
   const child = spawn(process.execPath, [
     cli, CANARY, '-n', NAMESPACE, '--expect', expect,
@@ -102,6 +135,7 @@ async function watch(stack: StackInfo, expect: Verdict, timeoutS: number, since:
     const record = JSON.parse(line) as WatchRecord | { type: 'error'; message: string };
     if (record.type === 'error') timeline.add('watch', `error: ${record.message}`);
     else text.record(record);
+    if (record.type === 'event') events.push(record.message);
   });
   readline.createInterface({ input: child.stderr }).on('line', (line) => timeline.add('watch', line));
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
@@ -225,15 +259,22 @@ function watchTimeoutS(props: CanaryDemoProps, gateHoldMs = 0): number {
 }
 
 async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep, settings: RehearsalSettings,
-  timeline: Timeline, tail: LogTail): Promise<string[]> {
+  timeline: Timeline, tail: LogTail, reports: StepReport[]): Promise<string[]> {
   const failures: string[] = [];
   const stepStart = Date.now();
+  const flaggerLog = new LogTail(flaggerLogPath(stack));
+  const trafficBefore = await readTraffic();
   if (step.gateHoldMs !== undefined) {
     await httpPost(`http://127.0.0.1:${LOADTESTER_PORT}/gate/close`, gateBody);
   }
   const props = rehearsalProps(scenario.analysis, step.release.version, settings);
   const objects = synthDemo(step.release, props);
-  timeline.add('rehearse', `apply release ${describe(step.release)}, analysis "${scenario.analysis}" (${objects.length} objects)`);
+  const checks: string[] = (objects.find((o) => o.kind === 'Canary')?.spec?.analysis?.metrics ?? []).map((m: { name: string }) => m.name);
+  timeline.add('rehearse', `apply release ${describe(step.release)}, analysis "${scenario.analysis}" `
+    + `(${objects.length} objects; checks: ${checks.join(', ') || 'none'})`);
+  if (step.checks && JSON.stringify(checks) !== JSON.stringify(step.checks)) {
+    failures.push(`release ${step.release.version}: the Canary checks ${JSON.stringify(checks)}, expected ${JSON.stringify(step.checks)}`);
+  }
   // Whole seconds, as Kubernetes condition times are: round down so the rollout is not missed.
   const appliedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
   kubectl(stack, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'cdk8s-canary-rehearse', '-f', '-'],
@@ -245,8 +286,9 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
     : Promise.resolve();
   const probes = step.probes ? probeMidAnalysis(stack, step.probes, timeline, failures, () => finished) : Promise.resolve();
   const sticky = step.sticky ? checkSticky(stack, step.sticky, timeline, failures, () => finished) : Promise.resolve();
+  const events: string[] = [];
   const code = await watch(stack, step.expect, watchTimeoutS(props, step.gateHoldMs), appliedAt, timeline,
-    `${scenario.name}${scenario.name.endsWith(step.release.version) ? '' : `-${step.release.version}`}`.replace(/[^\w.-]+/g, '_'));
+    `${scenario.name}${scenario.name.endsWith(step.release.version) ? '' : `-${step.release.version}`}`.replace(/[^\w.-]+/g, '_'), events);
   finished = true;
   await gate;
   await probes;
@@ -254,7 +296,20 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
   clearInterval(drain);
   await sleep(1500);
   tail.drainDataplane(timeline);
+  const trafficAfter = await readTraffic();
   if (code !== 0) failures.push(`release ${step.release.version}: watcher exit ${code}, expected ${step.expect} (exit 0)`);
+  const reason = checkReason(step, flaggerEventMessages(flaggerLog.newLines(), `${CANARY}.${NAMESPACE}`), events, timeline, failures);
+  const load = loadExpectation(step, props);
+  let loadSummary = '-';
+  if (load) {
+    const hey = heyCommandOf(objects);
+    const measured = stepLoad(trafficBefore, trafficAfter, CANARY, (Date.now() - stepStart) / 1000);
+    for (const line of describeLoad(measured)) timeline.add('rehearse', `load: ${line}`);
+    loadSummary = summarizeLoad(measured);
+    if (!hey) failures.push(`release ${step.release.version}: the Canary has no hey load-test webhook`);
+    else failures.push(...checkLoad(measured, load, hey).map((f) => `release ${step.release.version}: ${f}`));
+  }
+  reports.push({ release: step.release.version, expect: step.expect, reason, load: loadSummary });
 
   if (step.checkWeights) {
     const seen = canaryWeights(filterSince(timeline, stepStart)).filter((w) => w > 0);
@@ -276,6 +331,45 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
   return failures;
 }
 
+function flaggerLogPath(stack: StackInfo): string {
+  return path.join(stack.state, 'logs', 'flagger.log');
+}
+
+/**
+ * The failed checks of the analysis, from Flagger's event messages (its log:
+ * complete, where the API server's Events are throttled; see reasons.ts);
+ * a rollback must be for the step's reason alone, and a release that passed
+ * must not have been rolled back. Returns the summary for the table.
+ */
+function checkReason(step: ScenarioStep, messages: string[], apiEvents: string[], timeline: Timeline, failures: string[]): string {
+  const reasons = analysisReasons(messages);
+  const halts = messages.filter((m) => parseHalt(m));
+  const shown = halts.filter((m) => apiEvents.some((e) => e.endsWith(m))).length;
+  timeline.add('rehearse', `Flagger's events: failed checks ${reasons.summary}${reasons.rollback ? `, rollback (${reasons.rollback.kind})` : ''}; `
+    + `${shown} of ${halts.length} halt messages reached the API server as Events`);
+  const where = `release ${step.release.version}`;
+  if (step.expect === 'failed') {
+    if (!step.reason) {
+      failures.push(`${where}: the scenario names no expected rollback reason`);
+      return reasons.summary;
+    }
+    const wrong = checkRollbackReason(reasons, step.reason);
+    failures.push(...wrong.map((f) => `${where}: ${f}`));
+    return `${reasons.summary} (${wrong.length ? `expected ${describeExpected(step.reason)}` : 'as expected'})`;
+  }
+  if (reasons.rollback) failures.push(`${where}: rolled back (${reasons.rollback.kind}) after ${reasons.summary}, expected ${step.expect}`);
+  return reasons.summary;
+}
+
+/** The load sources that must reach the canary (see ScenarioStep.load); none without an analysis. */
+function loadExpectation(step: ScenarioStep, props: CanaryDemoProps): LoadExpectation | undefined {
+  if (step.load) return step.load;
+  if (step.expect === 'initialized') return undefined;
+  if (props.strategy === StrategyKind.AB_TESTING) return { hey: true, generator: false };
+  if (props.strategy === StrategyKind.BLUE_GREEN) return { hey: true, generator: step.expect === 'succeeded' };
+  return { hey: true, generator: true, maxWeight: Math.max(...expectedWeights(props)) };
+}
+
 /** Entries from a point in time, to look at one step's weights. */
 function filterSince(timeline: Timeline, since: number): Timeline {
   const t = new Timeline(timeline.startedAt);
@@ -289,18 +383,19 @@ export async function runScenario(stack: StackInfo, scenario: Scenario,
   const tail = new LogTail(dataplaneLogPath(stack));
   timeline.add('rehearse', `scenario "${scenario.name}": ${scenario.proves}`);
   const failures: string[] = [];
+  const steps: StepReport[] = [];
   if (scenario.fresh) {
     resetNamespace(stack, NAMESPACE);
     timeline.add('rehearse', `namespace ${NAMESPACE} deleted: a new Canary from here`);
   }
   for (const step of scenario.steps) {
     try {
-      failures.push(...await runStep(stack, scenario, step, settings, timeline, tail));
+      failures.push(...await runStep(stack, scenario, step, settings, timeline, tail, steps));
     } catch (err) {
       failures.push(`release ${step.release.version}: ${(err as Error).message}`);
     }
     if (failures.length > 0) break;
   }
   const seconds = Math.round((Date.now() - timeline.startedAt) / 100) / 10;
-  return { name: scenario.name, ok: failures.length === 0, seconds, failures, timeline };
+  return { name: scenario.name, ok: failures.length === 0, seconds, failures, timeline, steps };
 }

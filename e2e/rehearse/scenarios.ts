@@ -8,6 +8,9 @@ import { Probe, Scenario } from './scenario';
 
 const HELLO = (major: number) => new RegExp(`Hello v${major}\\b`);
 
+/** The demo's 4xx check (LinkerdMetricTemplates' `4xx-percentage`): what must roll a 404 release back. */
+const CLIENT_ERRORS = { check: '4xx-percentage' };
+
 /** The demo's story: what `npm run rehearse` runs. */
 export const DEMO: Scenario[] = [
   {
@@ -29,7 +32,10 @@ export const DEMO: Scenario[] = [
     name: 'rollback-3.0',
     proves: 'the 404 release is rolled back by the 4xx check; the primary keeps 2.0',
     analysis: 'demo',
-    steps: [{ release: { version: '3.0' }, expect: 'failed', primary: { release: '2.0', status: 200, body: HELLO(2) } }],
+    steps: [{
+      release: { version: '3.0' }, expect: 'failed', reason: CLIENT_ERRORS,
+      primary: { release: '2.0', status: 200, body: HELLO(2) },
+    }],
   },
 ];
 
@@ -40,7 +46,7 @@ export const MORE: Scenario[] = [
     proves: 'a release answering 500 is rolled back by the success rate',
     analysis: 'demo',
     steps: [{
-      release: { version: '2.1', env: { FAILURE_MODE: 'server-error' } }, expect: 'failed',
+      release: { version: '2.1', env: { FAILURE_MODE: 'server-error' } }, expect: 'failed', reason: { check: 'success-rate' },
       primary: { release: '2.0', status: 200, body: HELLO(2) },
     }],
   },
@@ -67,7 +73,9 @@ export const MORE: Scenario[] = [
     proves: 'with the pre-rollout acceptance test on, the 404 release fails before any traffic moves to it',
     analysis: 'acceptance-test',
     steps: [{
-      release: { version: '3.2' }, expect: 'failed', checkWeights: true, expectNoWeights: true,
+      release: { version: '3.2' }, expect: 'failed', reason: { webhook: 'acceptance-test' }, checkWeights: true, expectNoWeights: true,
+      // No traffic moves and no rollout webhook runs (hey from an earlier release's run may still reach the pod).
+      load: { hey: false, generator: false },
       primary: { release: '2.3', status: 200, body: HELLO(2) },
     }],
   },
@@ -76,7 +84,7 @@ export const MORE: Scenario[] = [
     proves: 'with every check but the 4xx one (success rate, latency), the 404 release WOULD be promoted (why the 4xx check exists)',
     analysis: 'without-4xx-check',
     steps: [{
-      release: { version: '3.1' }, expect: 'succeeded', checkWeights: true,
+      release: { version: '3.1' }, expect: 'succeeded', checkWeights: true, checks: ['success-rate', 'latency-p99'],
       primary: { release: '3.1', status: 404 },
     }],
   },
@@ -124,7 +132,7 @@ export const BLUE_GREEN: Scenario[] = [
     proves: 'the 404 release is rolled back by the 4xx check without live traffic ever reaching it',
     analysis: 'blue-green',
     steps: [{
-      release: { version: '3.0' }, expect: 'failed',
+      release: { version: '3.0' }, expect: 'failed', reason: CLIENT_ERRORS,
       probes: [{ what: 'live traffic stays on the primary (2.0)', status: 200, body: HELLO(2) }],
       primary: { release: '2.0', status: 200, body: HELLO(2) },
     }],
@@ -160,7 +168,7 @@ export const AB_TESTING: Scenario[] = [
     proves: 'matched requests meet the 404 release, which the 4xx check rolls back; the rest keep 2.0',
     analysis: 'ab-testing',
     steps: [{
-      release: { version: '3.0' }, expect: 'failed',
+      release: { version: '3.0' }, expect: 'failed', reason: CLIENT_ERRORS,
       probes: [
         { what: 'the header picks the canary (3.0, 404)', headers: { 'x-canary': 'insider' }, status: 404 },
         { what: 'without a match the primary (2.0) answers', status: 200, body: HELLO(2) },
