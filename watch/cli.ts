@@ -130,7 +130,8 @@ async function watchCommand(io: Io, options: WatchOptions, program: string): Pro
     const first = await source.start();
     if (!options.current) {
       const { RevisionTracker } = await import('./revision');
-      const tracker = await RevisionTracker.create(kc, namespace, first, options.image, tuning.requestTimeoutMs || 15_000);
+      const tracker = await RevisionTracker.create(kc, namespace, first, options.image,
+        tuning.requestTimeoutMs || 15_000, tuning.backoffInitialMs);
       if (typeof tracker === 'string') {
         if (options.image !== undefined) return failAfterStart(source, fail, `--image needs the Canary's target: ${tracker}`);
         watch.feed({ kind: 'notice', at: Date.now(), level: 'warning',

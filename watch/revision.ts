@@ -12,6 +12,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeRequest, statusMessage } from './kube';
 import type { CanaryObject, RevisionClass } from './verdict';
 
+/** How often the start's read of the target is tried when it fails in passing. */
+const START_ATTEMPTS = 3;
+
+/** A failure worth a retry: the network, a 5xx or a 429. */
+class TransientError extends Error {}
+
 const PLURALS: Record<string, string> = { Deployment: 'deployments', DaemonSet: 'daemonsets' };
 
 interface PodTemplate {
@@ -45,24 +51,34 @@ export class RevisionTracker {
    * be read: then every rollout that starts counts, as without revision tracking).
    */
   static async create(kc: KubeConfig, namespace: string, canary: CanaryObject, image: string | undefined,
-    timeoutMs: number): Promise<RevisionTracker | string> {
+    timeoutMs: number, retryDelayMs = 1000): Promise<RevisionTracker | string> {
     const ref = canary.spec?.targetRef;
     const plural = PLURALS[ref?.kind ?? ''];
     if (!ref?.name || !plural) return `the Canary's target (${ref?.kind ?? 'no kind'}) is not a Deployment or DaemonSet`;
     const path = `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(ref.name)}`;
     const what = `${ref.kind} ${namespace}/${ref.name}`;
     const read = async (): Promise<PodTemplate> => {
-      const answer = await kubeRequest(kc, 'GET', path, { timeoutMs });
-      if (answer.status !== 200) throw new Error(`cannot get ${what}: ${answer.status === 403 ? 'forbidden' : statusMessage(answer)}`);
+      const answer = await kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: Error) => {
+        throw new TransientError(`cannot get ${what}: ${err.message}`);
+      });
+      if (answer.status !== 200) {
+        const message = `cannot get ${what}: ${answer.status === 403 ? 'forbidden' : statusMessage(answer)}`;
+        throw answer.status >= 500 || answer.status === 429 ? new TransientError(message) : new Error(message);
+      }
       const template = (JSON.parse(answer.body) as { spec?: { template?: PodTemplate } }).spec?.template;
       if (!template) throw new Error(`${what} has no pod template`);
       return template;
     };
-    let start: PodTemplate;
-    try {
-      start = await read();
-    } catch (err) {
-      return (err as Error).message;
+    let start: PodTemplate | undefined;
+    // A passing fault (an API server restart, a 503 from a busy one) must not turn
+    // tracking off for the whole watch: the start's read is tried START_ATTEMPTS times.
+    for (let attempt = 1; !start; attempt++) {
+      try {
+        start = await read();
+      } catch (err) {
+        if (!(err instanceof TransientError) || attempt >= START_ATTEMPTS) return (err as Error).message;
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs * attempt));
+      }
     }
     if (image !== undefined) {
       const runs = (t: PodTemplate) => imagesOf(t).includes(image);

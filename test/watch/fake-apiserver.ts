@@ -262,6 +262,15 @@ export class FakeApiServer {
     }
   }
 
+  /** Resolves once `count` requests for `path` (any method, outside canaries and events) have arrived. */
+  async waitForOther(path: string, count = 1, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.other.filter((o) => o.path === path).length < count) {
+      if (Date.now() > deadline) throw new Error(`no request #${count} for ${path} within ${timeoutMs}ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   // ---- protocol ----
 
   private record(resource: Resource, type: HistoryEntry['type'], object: Record<string, unknown>): void {

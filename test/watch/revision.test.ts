@@ -34,12 +34,21 @@ function watch(...extra: string[]) {
   return startCli([NAME, '-n', 'testapi', '--kubeconfig', kubeconfig, '-o', 'json', '--timeout', '8s', ...extra]);
 }
 
+/**
+ * The watch is open and the target was read for the start's revision: a test that changes
+ * the target (or its answers) before then would race the watcher's first read.
+ */
+async function started(watches = 1, reads = 1): Promise<void> {
+  await server.waitForWatch('canaries', watches);
+  await server.waitForOther(DEPLOYMENT, reads);
+}
+
 const notes = (records: Array<Record<string, unknown>>) => records.filter((r) => r.type === 'note').map((r) => r.message);
 
 test('the watched revision is the template at the start: its rollout counts and is promoted', async () => {
   server.createCanary(NAME, SPEC, initialized);
   const cli = watch();
-  await server.waitForWatch('canaries');
+  await started();
   await play(server, promotion2);
   const r = await cli.result;
   expect(r.code).toBe(0);
@@ -52,12 +61,12 @@ test('the watched revision is the template at the start: its rollout counts and 
 test('two rollouts in a row: each watch judges its own revision', async () => {
   server.createCanary(NAME, SPEC, initialized);
   const first = watch();
-  await server.waitForWatch('canaries');
+  await started();
   await play(server, promotion2);
   expect((await first.result).verdict).toMatchObject({ outcome: 'succeeded', lastPromotedSpec: H2 });
   image = 'ghcr.io/acme/api:3.0';
   const second = watch('--expect', 'failed');
-  await server.waitForWatch('canaries', 2);
+  await started(2, 3);
   await play(server, rollback3);
   const r = await second.result;
   expect(r.code).toBe(0);
@@ -67,7 +76,7 @@ test('two rollouts in a row: each watch judges its own revision', async () => {
 test('a newer revision replacing the watched one mid-analysis ends the watch as superseded (exit 4)', async () => {
   server.createCanary(NAME, SPEC, initialized);
   const cli = watch();
-  await server.waitForWatch('canaries');
+  await started();
   // 2.0 is watched; 3.0 is applied at weight 20 and Flagger restarts the analysis for it.
   const steps = restarted.flatMap((s): Step[] => ('status' in s && s.status.lastAppliedSpec === H3 ? [apply('ghcr.io/acme/api:3.0'), s] : [s]));
   await play(server, steps);
@@ -81,7 +90,7 @@ test('without tracking (target unreadable) the same restart is followed to the n
   server.routes.delete(`GET ${DEPLOYMENT}`);
   server.createCanary(NAME, SPEC, initialized);
   const cli = watch();
-  await server.waitForWatch('canaries');
+  await started();
   await play(server, restarted);
   const r = await cli.result;
   expect(r.code).toBe(0);
@@ -93,7 +102,7 @@ test('without tracking (target unreadable) the same restart is followed to the n
 test('--image: a rollout of another revision does not count; the named one does', async () => {
   server.createCanary(NAME, SPEC, initialized);
   const cli = watch('--image', 'ghcr.io/acme/api:3.0', '--expect', 'failed');
-  await server.waitForWatch('canaries');
+  await started();
   await play(server, promotion2);
   await play(server, [apply('ghcr.io/acme/api:3.0'), ...rollback3]);
   const r = await cli.result;
@@ -106,7 +115,7 @@ test('--image: a rollout of another revision does not count; the named one does'
 test('a rollout of the watched revision already in progress counts without --include-running', async () => {
   server.createCanary(NAME, SPEC, inProgress2);
   const cli = watch();
-  await server.waitForWatch('canaries');
+  await started();
   await play(server, [{ status: { canaryWeight: 40 } }, { status: { canaryWeight: 50 } }, { status: { phase: 'Promoting' } },
     { status: { phase: 'Succeeded', canaryWeight: 0, lastPromotedSpec: H2 } }]);
   const r = await cli.result;
@@ -117,7 +126,7 @@ test('a rollout of the watched revision already in progress counts without --inc
 test('--image of a revision not running at the start: a rollout in progress does not count', async () => {
   server.createCanary(NAME, SPEC, inProgress2);
   const cli = watch('--image', 'ghcr.io/acme/api:3.0', '--timeout', '2s');
-  await server.waitForWatch('canaries');
+  await started();
   await play(server, [{ status: { phase: 'Succeeded', canaryWeight: 0, lastPromotedSpec: H2 } }]);
   const r = await cli.result;
   expect(r.code).toBe(2);
@@ -136,7 +145,7 @@ test('--image needs a readable target: exit 3 in one line', async () => {
 test('a failed read of the target is retried, and the verdict still comes', async () => {
   server.createCanary(NAME, SPEC, { ...failed3, lastAppliedSpec: H1, lastPromotedSpec: H1, phase: 'Succeeded', failedChecks: 0 });
   const cli = watch();
-  await server.waitForWatch('canaries');
+  await started();
   let fails = 2;
   const real = server.routes.get(`GET ${DEPLOYMENT}`)!;
   server.routes.set(`GET ${DEPLOYMENT}`, (body, query) => (fails-- > 0 ? { status: 500, body: '{"kind":"Status","message":"etcd timeout"}' }
@@ -145,4 +154,24 @@ test('a failed read of the target is retried, and the verdict still comes', asyn
   const r = await cli.result;
   expect(r.code).toBe(0);
   expect(notes(r.records).filter((m) => /cannot tell revision .* apart \(cannot get Deployment testapi\/api: etcd timeout\); retrying/.test(String(m)))).toHaveLength(2);
+});
+
+test.each([
+  { fails: 2, reads: 4, note: 'watched revision: the pod template of Deployment testapi/api at the start (ghcr.io/acme/api:2.0)' },
+  { fails: Infinity, reads: 3, note: 'cannot get Deployment testapi/api: apiserver is shutting down: any revision\'s rollout that starts counts (revision tracking needs get on the target)' },
+])('the start\'s read of the target failing $fails times in passing (503): tried up to three times', async ({ fails, reads, note }) => {
+  const real = server.routes.get(`GET ${DEPLOYMENT}`)!;
+  let left = fails;
+  server.routes.set(`GET ${DEPLOYMENT}`, (body, query) => (left-- > 0 ? { status: 503, body: '{"kind":"Status","message":"apiserver is shutting down"}' }
+    : (typeof real === 'function' ? real(body, query) : real)));
+  server.createCanary(NAME, SPEC, initialized);
+  const cli = watch();
+  await started(1, 3);
+  await play(server, promotion2);
+  const r = await cli.result;
+  expect(r.code).toBe(0);
+  expect(r.verdict).toMatchObject({ outcome: 'succeeded', lastPromotedSpec: H2 });
+  expect(notes(r.records)).toContain(note);
+  // Three at the start; with tracking on, one more when H2 appeared.
+  expect(server.other.filter((o) => o.path === DEPLOYMENT)).toHaveLength(reads);
 });
