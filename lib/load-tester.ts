@@ -2,6 +2,7 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Canary, CanaryWebhook, WebhookType } from './canary';
+import { StrategyKind } from './canary-strategy';
 import { restrictedDeployment, toContainerResources } from './pod-security';
 import { exactRequestHeaders } from './render-match';
 import { checkDnsLabel, checkHeaderName, checkHeaderValue, checkImageReference, checkInt, checkNumber, checkPort, claimUnique, goDuration, invalid } from './validate';
@@ -102,6 +103,18 @@ export interface LoadTestOptions {
    * @default - true for an A/B test, false otherwise
    */
   readonly throughApex?: boolean;
+
+  /**
+   * Also start the same `hey` one analysis interval early, from a pre-rollout
+   * webhook named `<name>-warm-up` (only `addLoadTest` adds it). A blue/green
+   * or A/B canary gets no other traffic before its first check, and Flagger
+   * calls rollout webhooks right before that check's query: without a warm-up
+   * the first check finds no values and counts as failed. The load tester runs
+   * one copy of a command per canary, so the rollout webhook's identical
+   * command is skipped while the warm-up still runs.
+   * @default - true for blue/green and A/B testing, false for a weighted canary
+   */
+  readonly warmUp?: boolean;
 }
 
 /** Options of an acceptance test. */
@@ -276,6 +289,9 @@ export class LoadTester extends Construct {
   public addLoadTest(canary: Canary, options: LoadTestOptions = {}): CanaryWebhook {
     const webhook = this.loadTest(canary, options);
     canary.addWebhook(webhook);
+    if (options.warmUp ?? canary.strategy.kind !== StrategyKind.CANARY) {
+      canary.addWebhook({ ...webhook, name: `${webhook.name}-warm-up`, type: WebhookType.PRE_ROLLOUT });
+    }
     return webhook;
   }
 

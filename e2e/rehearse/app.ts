@@ -6,7 +6,7 @@
 import { App, Duration } from 'cdk8s';
 import { EnvValue } from 'cdk8s-plus-28';
 import { CanaryDemo, CanaryDemoProps } from '../../charts';
-import { CanaryProvider, StrategyKind, WebhookType } from '../../lib';
+import { CanaryProvider, StrategyKind } from '../../lib';
 import { TESTAPI_IMAGE } from '../dataplane/images';
 
 /** A release of the API: the image tag, plus env for a simulated bug. */
@@ -118,14 +118,6 @@ export function synthDemo(release: Release, props: CanaryDemoProps): any[] {
   const container = demo.appChart.api.resource.containers[0];
   for (const [name, value] of Object.entries(release.env ?? {})) {
     container.env.addVariable(name, EnvValue.fromValue(value));
-  }
-  if (props.strategy === StrategyKind.BLUE_GREEN || props.strategy === StrategyKind.AB_TESTING) {
-    // Blue/green and A/B canaries get no live traffic: hey is all the analysis sees. Its
-    // rollout webhook runs just before the first metric checks, which then find no request
-    // in their window ("no values found", a failed check). The same hey as a pre-rollout
-    // webhook starts it one interval earlier (the load tester runs one copy of a command).
-    const { canary, loadTester } = demo.appChart;
-    canary.addWebhook({ ...loadTester.loadTest(canary, props.loadTest), name: 'load-warm-up', type: WebhookType.PRE_ROLLOUT });
   }
   return app.charts.flatMap((chart) => chart.toJson());
 }

@@ -249,6 +249,23 @@ describe('load tests per strategy', () => {
       .toBe('hey -z 1m -q 5 -c 2 http://api.testapi:3000/api');
   });
 
+  test('warm-up: blue/green and A/B also start the same hey from a pre-rollout webhook; a weighted canary does not', () => {
+    const kinds = (strategy: CanaryStrategy, options = {}) => webhooks(strategy, (lt, c) => lt.addLoadTest(c, { name: 'load', ...options }))
+      .map((h: { name: string; type: string; metadata: { cmd: string } }) => `${h.name}:${h.type}:${h.metadata.cmd}`);
+    const abMatch = { match: [{ headers: { 'x-user': StringMatch.exact('bot') } }] };
+    expect(kinds(CanaryStrategy.blueGreen())).toEqual([
+      'load:rollout:hey -z 1m -q 5 -c 2 http://api-canary.testapi:3000/',
+      'load-warm-up:pre-rollout:hey -z 1m -q 5 -c 2 http://api-canary.testapi:3000/',
+    ]);
+    expect(kinds(CanaryStrategy.abTesting(abMatch))).toEqual([
+      "load:rollout:hey -z 1m -q 5 -c 2 -H 'x-user: bot' http://api.testapi:3000/",
+      "load-warm-up:pre-rollout:hey -z 1m -q 5 -c 2 -H 'x-user: bot' http://api.testapi:3000/",
+    ]);
+    expect(kinds(CanaryStrategy.canary())).toEqual(['load:rollout:hey -z 1m -q 5 -c 2 http://api-canary.testapi:3000/']);
+    expect(kinds(CanaryStrategy.canary(), { warmUp: true })).toHaveLength(2);
+    expect(kinds(CanaryStrategy.blueGreen(), { warmUp: false })).toEqual(['load:rollout:hey -z 1m -q 5 -c 2 http://api-canary.testapi:3000/']);
+  });
+
   test('acceptance test: a pre-rollout curl --fail on the canary Service', () => {
     expect(webhooks(CanaryStrategy.canary(), (lt, c) => lt.addAcceptanceTest(c, { path: '/api' }))).toEqual([{
       name: 'acceptance-test',
