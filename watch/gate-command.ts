@@ -12,7 +12,7 @@
  */
 import type { GateOptions } from './args';
 import type { Io } from './cli';
-import { kubeRequest, loadKubeConfig, namespaceOf, RawAnswer, statusMessage, userOf, WatchError } from './kube';
+import { getCanary, kubeRequest, loadKubeConfig, namespaceOf, statusMessage, unreachable, userOf, WatchError } from './kube';
 import { proxyPath, serviceAddress } from './metrics';
 import { CanaryObject, CanaryWebhookSpec, EXIT } from './verdict';
 
@@ -68,28 +68,7 @@ async function openGate(io: Io, options: GateOptions): Promise<string> {
   const namespace = namespaceOf(kc, options);
   const ref = `canary ${namespace}/${options.name}`;
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
-  const request = async (method: string, path: string, body?: string): Promise<RawAnswer> => {
-    try {
-      return await kubeRequest(kc, method, path, { body, timeoutMs });
-    } catch (err) {
-      throw new WatchError(`cannot reach the API server at ${kc.getCurrentCluster()!.server} (${(err as Error).message}); check --kubeconfig/--context`);
-    }
-  };
-
-  const canaryPath = `/apis/flagger.app/v1beta1/namespaces/${encodeURIComponent(namespace)}/canaries/${encodeURIComponent(options.name)}`;
-  const answer = await request('GET', canaryPath);
-  if (answer.status === 404) throw new WatchError(`${ref} not found (check the name and -n)`);
-  if (answer.status === 403) {
-    throw new WatchError(`forbidden: ${userOf(answer)} cannot get canaries.flagger.app in namespace "${namespace}"`);
-  }
-  if (answer.status !== 200) throw new WatchError(`cannot read ${ref}: ${statusMessage(answer)}`);
-  let canary: CanaryObject & { kind?: string };
-  try {
-    canary = JSON.parse(answer.body) as CanaryObject & { kind?: string };
-  } catch {
-    throw new WatchError(`the API server's answer to GET ${canaryPath} is not JSON`);
-  }
-  if (canary.kind !== 'Canary') throw new WatchError(`the API server's answer to GET ${canaryPath} is not a Canary`);
+  const canary = await getCanary(kc, namespace, options.name, timeoutMs);
 
   const gates = findGates(canary, kind).filter((w) => options.gate === undefined || w.name === options.gate);
   if (gates.length === 0) {
@@ -112,7 +91,10 @@ async function openGate(io: Io, options: GateOptions): Promise<string> {
   // The gate's URL ends in its check path; open and check share the prefix before it.
   const service = { ...address, basePath: address.basePath.replace(/\/+$/, '').slice(0, -kind.checkPath.length) };
   const path = proxyPath(service, kind.openPath);
-  const opened = await request('POST', path, JSON.stringify({ name: options.name, namespace }));
+  const opened = await kubeRequest(kc, 'POST', path, { body: JSON.stringify({ name: options.name, namespace }), timeoutMs })
+    .catch((err: unknown) => {
+      throw unreachable(kc, err);
+    });
   if (opened.status === 403) {
     throw new WatchError(`forbidden: ${userOf(opened)} cannot create services/proxy "${service.name}" in namespace "${service.namespace}"`);
   }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CommonOptions } from './args';
 import { loadClientNode } from './lean-client';
+import type { CanaryObject } from './verdict';
 
 /** A problem the user must fix (exit code 3); the message is one actionable line. */
 export class WatchError extends Error {}
@@ -123,4 +124,37 @@ export function statusMessage(answer: RawAnswer): string {
 export function userOf(answer: RawAnswer): string {
   const user = /User "([^"]+)"/.exec(statusMessage(answer))?.[1];
   return user ? `"${user}"` : 'this account';
+}
+
+/** A request that got no HTTP answer, in one line that says where to look. */
+export function unreachable(kc: KubeConfig, err: unknown): WatchError {
+  return new WatchError(`cannot reach the API server at ${kc.getCurrentCluster()!.server} (${(err as Error).message}); check --kubeconfig/--context`);
+}
+
+/**
+ * One GET of a Canary for the one-shot commands (status, get, promote, abort), every
+ * failure a WatchError in one line, worded as the watch's own.
+ */
+export async function getCanary(kc: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<CanaryObject> {
+  const path = `/apis/flagger.app/v1beta1/namespaces/${encodeURIComponent(namespace)}/canaries/${encodeURIComponent(name)}`;
+  const answer = await kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: unknown) => {
+    throw unreachable(kc, err);
+  });
+  if (answer.status === 404) {
+    // The API server's own 404 for a missing object names it; any other 404 means the resource is not served.
+    throw new WatchError(/canaries/.test(statusMessage(answer)) && /not found/.test(statusMessage(answer))
+      ? `canary "${name}" not found in namespace "${namespace}" (check the name and -n; list them with: kubectl get canaries.flagger.app -n ${namespace})`
+      : `the API server does not serve canaries.flagger.app in namespace "${namespace}" (HTTP 404): is Flagger installed?`);
+  }
+  if (answer.status === 403) throw new WatchError(`forbidden: ${userOf(answer)} cannot get canaries.flagger.app in namespace "${namespace}"`);
+  if (answer.status === 401) throw new WatchError('unauthorized: the API server rejected the credentials (HTTP 401)');
+  if (answer.status !== 200) throw new WatchError(`cannot get canary ${namespace}/${name}: ${statusMessage(answer)}`);
+  let canary: CanaryObject & { kind?: string };
+  try {
+    canary = JSON.parse(answer.body) as CanaryObject & { kind?: string };
+  } catch {
+    throw new WatchError(`the API server's answer to GET ${path} is not JSON (${answer.contentType || 'no content type'})`);
+  }
+  if (canary.kind !== 'Canary') throw new WatchError(`the API server's answer to GET ${path} is not a Canary`);
+  return canary;
 }

@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { GetOptions, StatusOptions } from './args';
 import type { Io } from './cli';
-import { kubeRequest, loadKubeConfig, namespaceOf, RawAnswer, statusMessage, userOf, WatchError } from './kube';
+import { getCanary, kubeRequest, loadKubeConfig, namespaceOf, RawAnswer, unreachable, WatchError } from './kube';
 import { MetricReader } from './metrics';
 import { formatCheck, useColor } from './render';
 import { CanaryObject, configuredMaxWeight, EXIT, MetricValue, shortHash, StatusRecord } from './verdict';
@@ -102,30 +102,10 @@ export function formatView(view: CanaryView, color: boolean): string {
 
 /** Reads the Canary, its events and its metric values. */
 export async function readView(kc: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<CanaryView> {
-  const get = async (path: string): Promise<RawAnswer> => {
-    try {
-      return await kubeRequest(kc, 'GET', path, { timeoutMs });
-    } catch (err) {
-      throw new WatchError(`cannot reach the API server at ${kc.getCurrentCluster()!.server} (${(err as Error).message}); check --kubeconfig/--context`);
-    }
-  };
-  const path = `/apis/flagger.app/v1beta1/namespaces/${encodeURIComponent(namespace)}/canaries/${encodeURIComponent(name)}`;
-  const answer = await get(path);
-  if (answer.status === 404) {
-    throw new WatchError(/canaries/.test(statusMessage(answer)) && /not found/.test(statusMessage(answer))
-      ? `canary "${name}" not found in namespace "${namespace}"`
-      : `the API server does not serve canaries.flagger.app in namespace "${namespace}" (HTTP 404): is Flagger installed?`);
-  }
-  if (answer.status === 403) throw new WatchError(`forbidden: ${userOf(answer)} cannot get canaries.flagger.app in namespace "${namespace}"`);
-  if (answer.status === 401) throw new WatchError('unauthorized: the API server rejected the credentials (HTTP 401)');
-  if (answer.status !== 200) throw new WatchError(`cannot get canary ${namespace}/${name}: ${statusMessage(answer)}`);
-  let canary: CanaryObject & { kind?: string };
-  try {
-    canary = JSON.parse(answer.body) as CanaryObject & { kind?: string };
-  } catch {
-    throw new WatchError(`the API server's answer to GET ${path} is not JSON (${answer.contentType || 'no content type'})`);
-  }
-  if (canary.kind !== 'Canary') throw new WatchError(`the API server's answer to GET ${path} is not a Canary`);
+  const get = (path: string): Promise<RawAnswer> => kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: unknown) => {
+    throw unreachable(kc, err);
+  });
+  const canary = await getCanary(kc, namespace, name, timeoutMs);
   const selector = encodeURIComponent(`involvedObject.kind=Canary,involvedObject.name=${name}`);
   const [eventAnswer, checks] = await Promise.all([
     get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events?fieldSelector=${selector}`),

@@ -131,7 +131,34 @@ describe('promote and abort open the load tester gates through the service proxy
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/the load tester did not open the rollback gate \(HTTP 503: no endpoints available for service "flagger-loadtester"\)/);
     const gone = await run(['abort', 'nope', '-n', 'testapi']);
-    expect(gone.stderr).toBe('canary-watch: canary testapi/nope not found (check the name and -n)\n');
+    expect(gone.stderr).toBe('canary-watch: canary "nope" not found in namespace "testapi" (check the name and -n; list them with: kubectl get canaries.flagger.app -n testapi)\n');
+  });
+});
+
+describe('status, get, promote and abort read the Canary with one GET: each failure is the same line, exit 3', () => {
+  const CANARY = `/apis/flagger.app/v1beta1/namespaces/testapi/canaries/${NAME}`;
+  const status = (code: number, reason: string, message: string) => ({ status: code, body: JSON.stringify(apiStatus(code, reason, message, {})) });
+  test.each<[string, () => Promise<unknown> | unknown, string | RegExp]>([
+    ['a missing Canary', () => server.deleteCanary(), `canary "${NAME}" not found in namespace "testapi" (check the name and -n; list them with: kubectl get canaries.flagger.app -n testapi)`],
+    ['Flagger not installed', () => (server.crdMissing = true), 'the API server does not serve canaries.flagger.app in namespace "testapi" (HTTP 404): is Flagger installed?'],
+    ['no get on canaries', () => server.forbidden.add('get canaries'), 'forbidden: "system:serviceaccount:ci:deployer" cannot get canaries.flagger.app in namespace "testapi"'],
+    ['expired credentials', () => server.answers.set('get canaries', status(401, 'Unauthorized', 'Unauthorized')), 'unauthorized: the API server rejected the credentials (HTTP 401)'],
+    ['an API server in trouble', () => server.answers.set('get canaries', status(500, 'InternalError', 'etcdserver: request timed out')), `cannot get canary testapi/${NAME}: etcdserver: request timed out`],
+    ['a proxy\'s HTML page', () => server.answers.set('get canaries', { contentType: 'text/html', body: '<html>sign in</html>' }), `the API server's answer to GET ${CANARY} is not JSON (text/html)`],
+    ['another kind', () => server.answers.set('get canaries', { body: JSON.stringify({ kind: 'Deployment', metadata: { name: NAME } }) }), `the API server's answer to GET ${CANARY} is not a Canary`],
+    ['the API server down', () => server.stop(), /^cannot reach the API server at http:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED 127\.0\.0\.1:\d+\); check --kubeconfig\/--context$/],
+  ])('%s', async (_what, fault, message) => {
+    server.createCanary(NAME, { ...SPEC, analysis: { ...SPEC.analysis, webhooks: GATES } }, progressing);
+    await fault();
+    for (const command of ['status', 'get', 'promote', 'abort']) {
+      const r = await run([command, NAME, '-n', 'testapi']);
+      expect([command, r.code, r.stdout]).toEqual([command, 3, '']);
+      const line = r.stderr.replace(/^canary-watch: /, '').replace(/\n$/, '');
+      if (typeof message === 'string') expect(line).toBe(message);
+      else expect(line).toMatch(message);
+    }
+    // Nothing was opened on the load tester.
+    expect(server.other.filter((o) => o.method === 'POST')).toEqual([]);
   });
 });
 
