@@ -7,38 +7,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FlaggerLogLine, parseFlaggerLog, parseHalt } from '../rehearse/reasons';
 import { StackInfo } from '../rehearse/stack';
 
-export interface FlaggerLine {
-  readonly at: number;
-  readonly msg: string;
-  /** `<name>.<namespace>` for lines about a Canary. */
-  readonly canary?: string;
-}
+export type FlaggerLine = FlaggerLogLine;
 
 export function flaggerLogPath(stack: StackInfo): string {
   return path.join(stack.state, 'logs', 'flagger.log');
 }
 
-/** Flagger's log lines in a time window, about one Canary (or about none: the operator's own lines). */
+/** Flagger's log lines in a time window, about one Canary (null: every line, the operator's own included). */
 export function flaggerLines(stack: StackInfo, from: number, to = Infinity, canary: string | null = 'api.testapi'): FlaggerLine[] {
   const file = flaggerLogPath(stack);
   if (!fs.existsSync(file)) return [];
-  const out: FlaggerLine[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    let entry: { ts?: string; msg?: string; canary?: string };
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const at = Date.parse(entry.ts ?? '');
-    if (!(at >= from && at <= to) || typeof entry.msg !== 'string') continue;
-    if (canary !== null && entry.canary !== canary) continue;
-    out.push({ at, msg: entry.msg, canary: entry.canary });
-  }
-  return out;
+  return parseFlaggerLog(fs.readFileSync(file, 'utf8').split('\n'))
+    .filter((l) => l.at >= from && l.at <= to && (canary === null || l.canary === canary));
 }
 
 /** A check's failure, or another cause that stops the analysis. */
@@ -53,13 +36,13 @@ function cause(text: string): string {
 
 /** A Flagger message in a few words, for the table. */
 export function shortMessage(msg: string): string {
-  let m = /advancement external check (\S+) failed (.*)$/.exec(msg);
-  if (m) return `webhook ${m[1]} failed: ${cause(m[2])}`;
-  m = /^Metric query failed for ([^:]+): (.*)$/.exec(msg);
-  if (m) return `query ${m[1]} failed: ${cause(m[2])}`;
-  m = /^Halt advancement no values found for (?:custom )?metric:? ([^:\s]+)/.exec(msg);
-  if (m) return `no values for ${m[1]}`;
-  m = /^Halt \S+ advancement (.*)$/.exec(msg);
+  // The halts' names come from the rehearsal's parser of the same messages; the cause is the error's tail.
+  const halt = parseHalt(msg);
+  if (halt?.kind === 'webhook') return `webhook ${halt.name} failed: ${cause(msg.replace(/^.*? check \S+ failed /, ''))}`;
+  if (halt?.kind === 'query-failed') return `query ${halt.name} failed: ${cause(msg.replace(/^.*? for \S+?: /, ''))}`;
+  if (halt?.kind === 'no-values') return `no values for ${halt.name}`;
+  if (halt?.kind === 'check') return `${halt.name} ${halt.value} ${halt.op} ${halt.bound}`;
+  let m = /^Halt \S+ advancement (.*)$/.exec(msg);
   if (m) return m[1];
   m = /^Advance \S+ canary weight (\d+)/.exec(msg);
   if (m) return `weight ${m[1]}`;

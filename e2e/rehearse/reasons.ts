@@ -130,20 +130,42 @@ export function checkRollbackReason(reasons: AnalysisReasons, expected: Expected
   return others.length === 0 ? [] : [`rolled back after ${reasons.summary}: expected ${want} only`];
 }
 
-/**
- * Messages of Flagger's events about one Canary, from lines of Flagger's JSON
- * log (`{"caller":"controller/events.go:45","msg":...,"canary":"api.testapi"}`).
- */
-export function flaggerEventMessages(lines: readonly string[], canary: string): string[] {
-  const out: string[] = [];
+/** One line of Flagger's JSON log (zap): `{"ts":"...","caller":"controller/events.go:45","msg":...,"canary":"api.testapi"}`. */
+export interface FlaggerLogLine {
+  readonly at: number;
+  readonly msg: string;
+  /** `<name>.<namespace>` for lines about a Canary. */
+  readonly canary?: string;
+  /** `controller/events.go:45` for a message Flagger also records as an Event. */
+  readonly caller?: string;
+}
+
+/** The JSON lines of Flagger's log with a message; other lines (a panic's stack, a cut line) are skipped. */
+export function parseFlaggerLog(lines: readonly string[]): FlaggerLogLine[] {
+  const out: FlaggerLogLine[] = [];
   for (const line of lines) {
-    let entry: { caller?: string; msg?: string; canary?: string };
+    if (!line.startsWith('{')) continue;
+    let entry: { ts?: unknown; caller?: unknown; msg?: unknown; canary?: unknown };
     try {
       entry = JSON.parse(line);
     } catch {
       continue;
     }
-    if (entry.canary === canary && entry.caller?.startsWith('controller/events.go') && typeof entry.msg === 'string') out.push(entry.msg);
+    if (typeof entry.msg !== 'string') continue;
+    out.push({
+      at: typeof entry.ts === 'string' ? Date.parse(entry.ts) : NaN,
+      msg: entry.msg,
+      ...(typeof entry.canary === 'string' ? { canary: entry.canary } : {}),
+      ...(typeof entry.caller === 'string' ? { caller: entry.caller } : {}),
+    });
   }
   return out;
+}
+
+/**
+ * Messages of Flagger's events about one Canary, from lines of Flagger's JSON log:
+ * those logged by `recordEvent*` (controller/events.go).
+ */
+export function flaggerEventMessages(lines: readonly string[], canary: string): string[] {
+  return parseFlaggerLog(lines).filter((l) => l.canary === canary && l.caller?.startsWith('controller/events.go')).map((l) => l.msg);
 }
