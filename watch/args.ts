@@ -39,6 +39,7 @@ const FLAGS: readonly FlagSpec[] = [
   { long: 'current', value: false, commands: WATCHING },
   { long: 'image', value: true, commands: WATCHING },
   { long: 'metrics', value: false, commands: WATCHING },
+  { long: 'metrics-server', value: true, commands: [...WATCHING, 'status', 'get'] },
   { long: 'watch', short: 'w', value: false, commands: ['get'] },
   { long: 'gate', value: true, commands: ['promote', 'abort'] },
   { long: 'from', short: 'f', value: true, commands: ['report'] },
@@ -134,6 +135,8 @@ export interface WatchOptions extends CommonOptions {
   readonly image?: string;
   /** Read each metric check's value every analysis interval. */
   readonly metrics: boolean;
+  /** Flagger's -metrics-server, for built-in checks (see metrics.ts). */
+  readonly metricsServer?: string;
   /** report: where to write the HTML page ('-' is stdout). */
   readonly out?: string;
   readonly title?: string;
@@ -142,6 +145,7 @@ export interface WatchOptions extends CommonOptions {
 export interface StatusOptions extends CommonOptions {
   readonly command: 'status';
   readonly output: OutputFormat;
+  readonly metricsServer?: string;
 }
 
 export interface GetOptions extends CommonOptions {
@@ -149,6 +153,7 @@ export interface GetOptions extends CommonOptions {
   readonly watch: boolean;
   /** With --watch: stop after this long; 0 or unset: until interrupted. */
   readonly timeoutMs: number;
+  readonly metricsServer?: string;
 }
 
 export interface GateOptions extends CommonOptions {
@@ -198,6 +203,13 @@ export function parseCli(argv: readonly string[], now = Date.now()): CliOptions 
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not "${output}"`);
   const timeout = str('timeout');
   const timeoutMs = timeout === undefined ? undefined : parseTimeout(timeout);
+  const metricsServer = str('metrics-server');
+  if (metricsServer !== undefined && !/^https?:\/\/[^\s/]+/.test(metricsServer)) {
+    throw new UsageError(`--metrics-server must be an http(s) URL such as http://prometheus.linkerd-viz:9090, not "${metricsServer}"`);
+  }
+  if (metricsServer !== undefined && command === 'watch' && !bool('metrics')) {
+    throw new UsageError('--metrics-server is used with --metrics (watch reads no metric values without it)');
+  }
 
   switch (command) {
     case 'watch':
@@ -213,14 +225,15 @@ export function parseCli(argv: readonly string[], now = Date.now()): CliOptions 
         current: bool('current'),
         image,
         metrics: bool('metrics'),
+        metricsServer,
         out: str('out'),
         title: str('title'),
       };
     }
     case 'status':
-      return { ...common, command, output };
+      return { ...common, command, output, metricsServer };
     case 'get':
-      return { ...common, command, watch: bool('watch'), timeoutMs: timeoutMs ?? 0 };
+      return { ...common, command, watch: bool('watch'), timeoutMs: timeoutMs ?? 0, metricsServer };
     case 'promote':
     case 'abort':
       return { ...common, command, gate: str('gate') };

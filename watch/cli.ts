@@ -148,7 +148,7 @@ async function watchCommand(io: Io, options: WatchOptions, program: string): Pro
     watch.begin(first, options.timeoutMs === 0 ? undefined : timeoutMs, note);
     if (options.metrics || reporting) {
       const { MetricReader } = await import('./metrics');
-      watch.startMetrics(new MetricReader(kc, namespace, tuning.requestTimeoutMs), first);
+      watch.startMetrics(new MetricReader(kc, namespace, tuning.requestTimeoutMs, options.metricsServer), first);
     }
   } catch (err) {
     source.stop();

@@ -6,7 +6,10 @@
  * server's service proxy, so only Kubernetes credentials are needed:
  * get on metrictemplates.flagger.app and get on services/proxy of the Prometheus Service.
  * Flagger's built-in checks (request-success-rate, request-duration) have no template:
- * their value is only in Flagger's "Halt" events, shown as such.
+ * for a Canary of provider linkerd their queries are Flagger's own Linkerd queries
+ * (v1.44.0 pkg/metrics/observers/linkerd.go), run against the Canary's
+ * spec.metricsServer or --metrics-server (Flagger's -metrics-server flag, which the
+ * watcher cannot see).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeRequest, RawAnswer, statusMessage, userOf } from './kube';
@@ -122,10 +125,26 @@ export function prometheusValue(answer: RawAnswer): number {
   return value;
 }
 
-const BUILTIN = new Set(['request-success-rate', 'request-duration']);
+/**
+ * Flagger's built-in Linkerd queries (v1.44.0 pkg/metrics/observers/linkerd.go): the
+ * success rate in percent, and the p99 latency in milliseconds.
+ */
+const LINKERD_BUILTIN: Readonly<Record<string, string>> = {
+  'request-success-rate': 'sum(rate(response_total{namespace="{{ namespace }}",deployment=~"{{ target }}",classification!="failure",direction="inbound"}[{{ interval }}]))'
+    + ' / sum(rate(response_total{namespace="{{ namespace }}",deployment=~"{{ target }}",direction="inbound"}[{{ interval }}])) * 100',
+  'request-duration': 'histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{namespace="{{ namespace }}",deployment=~"{{ target }}",direction="inbound"}[{{ interval }}])) by (le))',
+};
+
+/** A built-in check's interval when it names none (v1.44.0 Canary.GetMetricInterval). */
+const BUILTIN_DEFAULT_INTERVAL = '1m';
 
 export class MetricReader {
-  constructor(private readonly kc: KubeConfig, private readonly namespace: string, private readonly timeoutMs: number) {}
+  /**
+   * @param metricsServer Flagger's -metrics-server, for built-in checks of a Canary
+   * without spec.metricsServer.
+   */
+  constructor(private readonly kc: KubeConfig, private readonly namespace: string, private readonly timeoutMs: number,
+    private readonly metricsServer?: string) {}
 
   /** One value (or the reason there is none) per check of the Canary's analysis. */
   async read(canary: CanaryObject): Promise<MetricValue[]> {
@@ -145,11 +164,7 @@ export class MetricReader {
   }
 
   private async value(canary: CanaryObject, metric: CanaryMetric): Promise<number> {
-    if (!metric.templateRef?.name) {
-      throw new Error(BUILTIN.has(metric.name ?? '')
-        ? 'a built-in check: Flagger runs its own query, its value shows in Flagger\'s Halt events'
-        : 'no templateRef');
-    }
+    if (!metric.templateRef?.name) return this.builtinValue(canary, metric);
     const templateNamespace = metric.templateRef.namespace || this.namespace;
     const templatePath = `/apis/flagger.app/v1beta1/namespaces/${templateNamespace}/metrictemplates/${metric.templateRef.name}`;
     const answer = await this.get(templatePath);
@@ -168,6 +183,32 @@ export class MetricReader {
     const service = serviceAddress(provider.address ?? '', templateNamespace);
     if (!service) throw new Error(`${provider.address ?? 'no address'} is not a Service URL the API server can proxy to`);
     const query = renderQuery(template.spec?.query ?? '', metricModel(canary, metric), metric.templateVariables);
+    return this.query(service, query);
+  }
+
+  /** A built-in check, as Flagger runs it for provider linkerd; the duration in whole milliseconds, as Flagger's. */
+  private async builtinValue(canary: CanaryObject, metric: CanaryMetric): Promise<number> {
+    const name = metric.name ?? '';
+    const builtin = LINKERD_BUILTIN[name];
+    if (builtin === undefined) throw new Error('no templateRef, and not a built-in check (request-success-rate, request-duration)');
+    const provider = canary.spec?.provider;
+    if (provider !== 'linkerd') {
+      throw new Error(`a built-in check of provider ${provider || 'unset (Flagger\'s -mesh-provider)'}: `
+        + 'canary-watch runs Flagger\'s built-in queries for provider linkerd only');
+    }
+    const address = canary.spec?.metricsServer || this.metricsServer;
+    if (!address) {
+      throw new Error('a built-in check runs on Flagger\'s -metrics-server: name it with --metrics-server '
+        + '(Linkerd\'s Flagger: http://prometheus.linkerd-viz:9090)');
+    }
+    const service = serviceAddress(address, this.namespace);
+    if (!service) throw new Error(`${address} is not a Service URL the API server can proxy to`);
+    const value = await this.query(service, renderQuery(builtin, metricModel(canary, { ...metric, interval: metric.interval || BUILTIN_DEFAULT_INTERVAL })));
+    return name === 'request-duration' ? Math.trunc(value) : value;
+  }
+
+  /** One instant query through the service proxy; its first sample. */
+  private async query(service: ServiceAddress, query: string): Promise<number> {
     const path = proxyPath(service, `/api/v1/query?query=${encodeURIComponent(query)}`);
     const result = await this.get(path);
     if (result.status === 403) {

@@ -101,7 +101,8 @@ export function formatView(view: CanaryView, color: boolean): string {
 }
 
 /** Reads the Canary, its events and its metric values. */
-export async function readView(kc: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<CanaryView> {
+export async function readView(kc: KubeConfig, namespace: string, name: string, timeoutMs: number,
+  metricsServer?: string): Promise<CanaryView> {
   const get = (path: string): Promise<RawAnswer> => kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: unknown) => {
     throw unreachable(kc, err);
   });
@@ -109,7 +110,7 @@ export async function readView(kc: KubeConfig, namespace: string, name: string, 
   const selector = encodeURIComponent(`involvedObject.kind=Canary,involvedObject.name=${name}`);
   const [eventAnswer, checks] = await Promise.all([
     get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events?fieldSelector=${selector}`),
-    new MetricReader(kc, namespace, timeoutMs).read(canary),
+    new MetricReader(kc, namespace, timeoutMs, metricsServer).read(canary),
   ]);
   let events: KubeEvent[] = [];
   if (eventAnswer.status === 200) {
@@ -134,7 +135,7 @@ export async function statusCommand(io: Io, options: StatusOptions | GetOptions,
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
   const tty = io.stdout.isTTY === true;
   const color = useColor(tty, options.noColor, io.env);
-  const once = async (): Promise<CanaryView> => readView(kc, namespace, options.name, timeoutMs);
+  const once = async (): Promise<CanaryView> => readView(kc, namespace, options.name, timeoutMs, options.metricsServer);
   try {
     if (options.command === 'status') {
       const view = await once();

@@ -81,6 +81,10 @@ export interface CanaryObject {
     readonly analysis?: CanaryAnalysis;
     readonly progressDeadlineSeconds?: number;
     readonly skipAnalysis?: boolean;
+    /** The mesh or ingress provider; empty: Flagger's -mesh-provider. */
+    readonly provider?: string;
+    /** Prometheus of the built-in checks; empty: Flagger's -metrics-server. */
+    readonly metricsServer?: string;
   };
   readonly status?: CanaryStatus;
 }

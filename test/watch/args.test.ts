@@ -83,9 +83,20 @@ describe('argument parsing', () => {
     [['api', '-n', ''], /^--namespace must not be empty$/],
     [['api', '--image', 'a b'], /^--image must be an image reference/],
     [['report', 'api', '--from', 'x'], /^report --from takes no Canary name \(got api\)$/],
+    [['status', 'api', '--metrics-server', 'prometheus:9090'], /^--metrics-server must be an http\(s\) URL such as http:\/\/prometheus\.linkerd-viz:9090, not "prometheus:9090"$/],
+    [['api', '--metrics-server', 'http://p.mon:9090'], /^--metrics-server is used with --metrics \(watch reads no metric values without it\)$/],
+    [['promote', 'api', '--metrics-server', 'http://p.mon:9090'], /^--metrics-server is not a flag of "promote" \(it belongs to watch, report, status, get\)$/],
   ])('%p is a usage error', (argv, message) => {
     expect(() => parseCli(argv as string[])).toThrow(UsageError);
     expect(() => parseCli(argv as string[])).toThrow(message);
+  });
+
+  test('--metrics-server reaches status, get, report and watch --metrics', () => {
+    const url = 'http://prometheus.linkerd-viz:9090';
+    for (const argv of [['status', 'api'], ['get', 'api'], ['report', 'api'], ['api', '--metrics']]) {
+      expect(parseCli([...argv, '--metrics-server', url])).toMatchObject({ metricsServer: url });
+    }
+    expect(parseCli(['status', 'api'])).toMatchObject({ metricsServer: undefined });
   });
 
   test('the last occurrence of a flag wins, as in kubectl', () => {

@@ -185,7 +185,8 @@ describe('status and get show each check\'s value', () => {
     expect(lines[1]).toBe(`  weight 20/50  failed checks 2/5  iterations 0  applied ${H3}  promoted ${H2}`);
     expect(lines).toContain('  ok   success-rate 100 (min 99)');
     expect(lines).toContain('  FAIL 4xx-percentage 12.5 (max 1)');
-    expect(lines).toContain('  ?    request-duration ? (a built-in check: Flagger runs its own query, its value shows in Flagger\'s Halt events) (max 500)');
+    expect(lines).toContain('  ?    request-duration ? (a built-in check of provider unset (Flagger\'s -mesh-provider): '
+      + 'canary-watch runs Flagger\'s built-in queries for provider linkerd only) (max 500)');
     expect(lines).toContain('  rollback-gate (rollback) http://flagger-loadtester.testapi/rollback/check');
     expect(r.stdout).toMatch(/Warning Halt api\.testapi advancement 4xx-percentage 12\.50 > 1/);
   });
@@ -237,6 +238,42 @@ describe('status and get show each check\'s value', () => {
       { name: 'denied', max: 1, error: 'forbidden: "system:serviceaccount:testapi:canary-watch" cannot get metrictemplates.flagger.app in namespace "testapi"' },
       { name: 'vars', max: 1, value: 0, failing: false },
     ].map((c) => ('value' in c ? c : { ...c, failing: undefined })).map((c) => JSON.parse(JSON.stringify(c))));
+  });
+
+  test('built-in checks of provider linkerd: Flagger\'s own Linkerd queries on --metrics-server or spec.metricsServer', async () => {
+    const builtins = [
+      { name: 'request-success-rate', thresholdRange: { min: 99 } },
+      { name: 'request-duration', thresholdRange: { max: 500 }, interval: '30s' },
+    ];
+    // v1.44.0 pkg/metrics/observers/linkerd.go, whitespace aside; a check without interval gets 1m.
+    const successRate = 'sum(rate(response_total{namespace="testapi",deployment=~"api",classification!="failure",direction="inbound"}[1m]))'
+      + ' / sum(rate(response_total{namespace="testapi",deployment=~"api",direction="inbound"}[1m])) * 100';
+    const p99 = 'histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{namespace="testapi",deployment=~"api",direction="inbound"}[30s])) by (le))';
+    prometheus({ [successRate]: '98.5', [p99]: '17.9' });
+    const spec = (extra: Record<string, unknown>) => ({ ...SPEC, ...extra, analysis: { ...SPEC.analysis, metrics: builtins } });
+    const checks = async (...flags: string[]) => (JSON.parse((await run(['status', NAME, '-n', 'testapi', '-o', 'json', ...flags])).stdout) as { checks: unknown }).checks;
+
+    server.createCanary(NAME, spec({ provider: 'linkerd' }), progressing);
+    // Flagger compares whole milliseconds: 17.9 ms is 17.
+    const read = [
+      { name: 'request-success-rate', min: 99, value: 98.5, failing: true },
+      { name: 'request-duration', max: 500, value: 17, failing: false },
+    ];
+    expect(await checks('--metrics-server', 'http://prometheus.linkerd-viz:9090')).toEqual(read);
+    const unnamed = 'a built-in check runs on Flagger\'s -metrics-server: name it with --metrics-server (Linkerd\'s Flagger: http://prometheus.linkerd-viz:9090)';
+    expect(await checks()).toEqual([{ name: 'request-success-rate', min: 99, error: unnamed }, { name: 'request-duration', max: 500, error: unnamed }]);
+    expect(await checks('--metrics-server', 'http://10.0.0.9:9090')).toEqual([
+      { name: 'request-success-rate', min: 99, error: 'http://10.0.0.9:9090 is not a Service URL the API server can proxy to' },
+      { name: 'request-duration', max: 500, error: 'http://10.0.0.9:9090 is not a Service URL the API server can proxy to' },
+    ]);
+    // The Canary's own metricsServer wins over the flag, as it does over Flagger's.
+    server.deleteCanary();
+    server.createCanary(NAME, spec({ provider: 'linkerd', metricsServer: 'http://prometheus.linkerd-viz:9090' }), progressing);
+    expect(await checks('--metrics-server', 'http://elsewhere.monitoring:9090')).toEqual(read);
+    server.deleteCanary();
+    server.createCanary(NAME, spec({ provider: 'gatewayapi:v1' }), progressing);
+    expect((await checks('--metrics-server', 'http://prometheus.linkerd-viz:9090') as Array<{ error: string }>)[0].error)
+      .toBe('a built-in check of provider gatewayapi:v1: canary-watch runs Flagger\'s built-in queries for provider linkerd only');
   });
 
   test('watch --metrics records each check\'s value every analysis interval; the verdict keeps the last', async () => {
