@@ -101,9 +101,14 @@ export class ProxyMetrics {
 
   /** A response of the pod's app, counted by the pod's inbound proxy (and in the ledger, when `traffic` is given). */
   observe(id: PodIdentity, statusCode: number, latencyMs: number, traffic?: Omit<TrafficKey, 'pod'>): void {
-    this.responses.labels(this.labels(id, statusCode)).inc();
-    this.latency.labels(this.latencyLabels(id, statusCode)).observe(latencyMs);
-    this.codes.get(key(id))?.add(statusCode);
+    // A response that ends after its pod went away is in no scrape (the pod's proxy is no
+    // longer a target): recording it would bring back series that removePod cannot see.
+    const codes = this.codes.get(key(id));
+    if (codes) {
+      this.responses.labels(this.labels(id, statusCode)).inc();
+      this.latency.labels(this.latencyLabels(id, statusCode)).observe(latencyMs);
+      codes.add(statusCode);
+    }
     if (traffic) this.count({ ...traffic, pod: id }, statusCode);
   }
 

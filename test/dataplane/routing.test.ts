@@ -171,4 +171,20 @@ describe('ProxyMetrics', () => {
     m.removePod(id);
     expect(await m.exposition()).not.toContain('api-1');
   });
+
+  test('a response that ends after its pod went away brings back no series; the ledger still counts it', async () => {
+    const m = new ProxyMetrics();
+    const id = { namespace: NS, deployment: 'api', pod: 'api-1' };
+    m.addPod(id);
+    m.removePod(id);
+    m.observe(id, 404, 2, { namespace: NS, service: 'api-canary', client: 'load-generator' });
+    expect(await m.exposition()).not.toContain('api-1');
+    expect(m.traffic()).toMatchObject([{ pod: 'api-1', status: 404, count: 1, client: 'load-generator' }]);
+    // Back up (a new ready period): zero-valued series again, only the 200 and 500 ones.
+    m.addPod(id);
+    expect((await m.exposition()).match(/^response_total\{[^}]*pod="api-1"[^}]*\} (\d+)$/gm)).toEqual([
+      'response_total{direction="inbound",namespace="testapi",deployment="api",pod="api-1",classification="success",status_code="200"} 0',
+      'response_total{direction="inbound",namespace="testapi",deployment="api",pod="api-1",classification="failure",status_code="500"} 0',
+    ]);
+  });
 });
