@@ -280,7 +280,8 @@ describe('status and get show each check\'s value', () => {
     server.createCanary(NAME, { ...SPEC, analysis: { ...SPEC.analysis, interval: '1s', metrics: METRICS.slice(0, 2) } }, progressing);
     const cli = startCli([NAME, '-n', 'testapi', '--include-running', '--metrics', '-o', 'json', '--kubeconfig', kubeconfig]);
     await server.waitForWatch('canaries');
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Two reads of the values (one per 1 s interval) before the rollout ends.
+    await cli.printed((out) => (out.match(/"type":"metrics"/g) ?? []).length >= 2);
     server.setStatus({ phase: 'Promoting' });
     server.setStatus({ phase: 'Succeeded', lastPromotedSpec: H3 });
     const r = await cli.result;
@@ -296,8 +297,9 @@ describe('status and get show each check\'s value', () => {
     const once = await run(['get', NAME, '-n', 'testapi']);
     expect(once.code).toBe(0);
     expect(once.stdout).toMatch(/^canary testapi\/api: Progressing \(in-analysis\)\n {2}weight 20\/50/);
-    const live = startCli(['get', NAME, '-n', 'testapi', '-w', '--timeout', '2s', '--kubeconfig', kubeconfig], { CANARY_WATCH_REGET_MS: '200' });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    const live = startCli(['get', NAME, '-n', 'testapi', '-w', '--timeout', '3s', '--kubeconfig', kubeconfig], { CANARY_WATCH_REGET_MS: '200' });
+    // The first view is out before the change (a slow start under load printed only the second).
+    await live.printed((out) => /weight 20\/50/.test(out));
     server.setStatus({ canaryWeight: 30 });
     const r = await live.result;
     expect(r.code).toBe(0);

@@ -35,6 +35,8 @@ export interface CliResult {
 export interface RunningCli {
   readonly child: ChildProcess;
   readonly result: Promise<CliResult>;
+  /** Resolves once the stdout so far satisfies `test` (a test's sync point instead of a sleep). */
+  printed(test: (stdout: string) => boolean, timeoutMs?: number): Promise<void>;
 }
 
 export function startCli(args: readonly string[], env: Record<string, string> = {}): RunningCli {
@@ -55,7 +57,14 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
       resolve({ code, stdout, stderr, records, verdict: records.find((r) => r.type === 'verdict') });
     });
   });
-  return { child, result };
+  const printed = async (test: (stdout: string) => boolean, timeoutMs = 10_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!test(stdout)) {
+      if (Date.now() > deadline) throw new Error(`the CLI did not print what the test waits for within ${timeoutMs} ms; stdout so far:\n${stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { child, result, printed };
 }
 
 /** Starts the CLI on `server` and waits until both of its watches are open (the `nth` client's, when several run). */
