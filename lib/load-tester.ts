@@ -111,7 +111,8 @@ export interface LoadTestOptions {
    * calls rollout webhooks right before that check's query: without a warm-up
    * the first check finds no values and counts as failed. The load tester runs
    * one copy of a command per canary, so the rollout webhook's identical
-   * command is skipped while the warm-up still runs.
+   * command is skipped while the warm-up still runs. Keep `duration` at least
+   * the analysis interval, or the checks' windows see gaps in the load.
    * @default - true for blue/green and A/B testing, false for a weighted canary
    */
   readonly warmUp?: boolean;

@@ -54,8 +54,9 @@ ends the watch as "superseded" (exit 4).
   --current            judge the current state: an outcome reached before the start counts
   --metrics            read each metric check's value every analysis interval (needs get
                        on metrictemplates and services/proxy on the metrics Service)
-  --metrics-server <url>  Flagger's -metrics-server, for the built-in checks of a Canary
-                       of provider linkerd without spec.metricsServer
+  --metrics-server <url>
+                       with --metrics: Flagger's -metrics-server, where it runs built-in
+                       and inline-query checks (a Canary's spec.metricsServer wins)
   -o, --output <fmt>   text (default) | json (NDJSON records, the last one the verdict)
 
 ${COMMON}
@@ -70,8 +71,9 @@ One look at the Canary: phase, canary weight, failed checks, each metric check's
 webhooks and the last events.
 
   -o, --output <fmt>   text (default) | json
-      --metrics-server <url>  Flagger's -metrics-server, for the built-in checks of a
-                       Canary of provider linkerd without spec.metricsServer
+      --metrics-server <url>
+                       Flagger's -metrics-server, where it runs built-in and
+                       inline-query checks (a Canary's spec.metricsServer wins)
 
 ${COMMON}
 
@@ -84,8 +86,9 @@ and threshold, webhooks, recent events.
 
   -w, --watch          keep it live (redrawn on a terminal, plain lines otherwise)
       --timeout <d>    with --watch, stop after this Go duration (0: until interrupted)
-      --metrics-server <url>  Flagger's -metrics-server, for the built-in checks of a
-                       Canary of provider linkerd without spec.metricsServer
+      --metrics-server <url>
+                       Flagger's -metrics-server, where it runs built-in and
+                       inline-query checks (a Canary's spec.metricsServer wins)
 
 ${COMMON}`,
   promote: (p) => `Usage: ${p} promote <canary> [flags]

@@ -133,10 +133,12 @@ export function unreachable(kc: KubeConfig, err: unknown): WatchError {
 
 /**
  * One GET of a Canary for the one-shot commands (status, get, promote, abort), every
- * failure a WatchError in one line, worded as the watch's own.
+ * failure a WatchError in one line; a missing Canary, a missing CRD and rejected
+ * credentials are worded as the watch's own (source.ts).
  */
 export async function getCanary(kc: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<CanaryObject> {
   const path = `/apis/flagger.app/v1beta1/namespaces/${encodeURIComponent(namespace)}/canaries/${encodeURIComponent(name)}`;
+  const server = kc.getCurrentCluster()!.server;
   const answer = await kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: unknown) => {
     throw unreachable(kc, err);
   });
@@ -144,10 +146,10 @@ export async function getCanary(kc: KubeConfig, namespace: string, name: string,
     // The API server's own 404 for a missing object names it; any other 404 means the resource is not served.
     throw new WatchError(/canaries/.test(statusMessage(answer)) && /not found/.test(statusMessage(answer))
       ? `canary "${name}" not found in namespace "${namespace}" (check the name and -n; list them with: kubectl get canaries.flagger.app -n ${namespace})`
-      : `the API server does not serve canaries.flagger.app in namespace "${namespace}" (HTTP 404): is Flagger installed?`);
+      : `${server} does not serve canaries.flagger.app/v1beta1 in namespace "${namespace}" (HTTP 404): is Flagger installed (its Canary CRD) and the namespace right?`);
   }
   if (answer.status === 403) throw new WatchError(`forbidden: ${userOf(answer)} cannot get canaries.flagger.app in namespace "${namespace}"`);
-  if (answer.status === 401) throw new WatchError('unauthorized: the API server rejected the credentials (HTTP 401)');
+  if (answer.status === 401) throw new WatchError(`unauthorized: ${server} rejected the credentials (HTTP 401); refresh them or pick another --context`);
   if (answer.status !== 200) throw new WatchError(`cannot get canary ${namespace}/${name}: ${statusMessage(answer)}`);
   let canary: CanaryObject & { kind?: string };
   try {

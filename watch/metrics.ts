@@ -22,6 +22,8 @@ export interface CanaryMetric {
   readonly thresholdRange?: { readonly min?: number; readonly max?: number };
   readonly templateRef?: { readonly name?: string; readonly namespace?: string };
   readonly templateVariables?: Readonly<Record<string, string>>;
+  /** Inline PromQL (no template), run on Flagger's own Prometheus. */
+  readonly query?: string;
 }
 
 interface MetricTemplate {
@@ -135,8 +137,16 @@ const LINKERD_BUILTIN: Readonly<Record<string, string>> = {
   'request-duration': 'histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{namespace="{{ namespace }}",deployment=~"{{ target }}",direction="inbound"}[{{ interval }}])) by (le))',
 };
 
-/** A built-in check's interval when it names none (v1.44.0 Canary.GetMetricInterval). */
+/** A built-in or inline check's interval when it names none (v1.44.0 Canary.GetMetricInterval). */
 const BUILTIN_DEFAULT_INTERVAL = '1m';
+
+function withDefaultInterval(metric: CanaryMetric): CanaryMetric {
+  return { ...metric, interval: metric.interval || BUILTIN_DEFAULT_INTERVAL };
+}
+
+function isBuiltinSuccessRate(metric: CanaryMetric): boolean {
+  return !metric.templateRef?.name && !metric.query && metric.name === 'request-success-rate';
+}
 
 export class MetricReader {
   /**
@@ -154,7 +164,9 @@ export class MetricReader {
       const range = metric.thresholdRange
         ? { ...(metric.thresholdRange.min !== undefined ? { min: metric.thresholdRange.min } : {}),
           ...(metric.thresholdRange.max !== undefined ? { max: metric.thresholdRange.max } : {}) }
-        : metric.threshold !== undefined ? { max: metric.threshold } : {};
+        // The legacy threshold is a maximum, except for the built-in success rate (a minimum).
+        : metric.threshold === undefined ? {}
+          : isBuiltinSuccessRate(metric) ? { min: metric.threshold } : { max: metric.threshold };
       try {
         return { name, ...range, value: await this.value(canary, metric) };
       } catch (err) {
@@ -164,7 +176,7 @@ export class MetricReader {
   }
 
   private async value(canary: CanaryObject, metric: CanaryMetric): Promise<number> {
-    if (!metric.templateRef?.name) return this.builtinValue(canary, metric);
+    if (!metric.templateRef?.name) return metric.query ? this.inlineValue(canary, metric, metric.query) : this.builtinValue(canary, metric);
     const templateNamespace = metric.templateRef.namespace || this.namespace;
     const templatePath = `/apis/flagger.app/v1beta1/namespaces/${templateNamespace}/metrictemplates/${metric.templateRef.name}`;
     const answer = await this.get(templatePath);
@@ -186,25 +198,48 @@ export class MetricReader {
     return this.query(service, query);
   }
 
-  /** A built-in check, as Flagger runs it for provider linkerd; the duration in whole milliseconds, as Flagger's. */
+  /**
+   * A built-in check, as Flagger runs it when its metrics provider is linkerd; the
+   * duration in whole milliseconds, as Flagger's. Flagger's provider is the Canary's
+   * spec.provider, overridden to linkerd when its own -mesh-provider names linkerd, with
+   * ":service" appended for a Service target: only the first part is visible here.
+   */
   private async builtinValue(canary: CanaryObject, metric: CanaryMetric): Promise<number> {
     const name = metric.name ?? '';
     const builtin = LINKERD_BUILTIN[name];
-    if (builtin === undefined) throw new Error('no templateRef, and not a built-in check (request-success-rate, request-duration)');
+    if (builtin === undefined) throw new Error('no templateRef and no query, and not a built-in check (request-success-rate, request-duration)');
     const provider = canary.spec?.provider;
-    if (provider !== 'linkerd') {
-      throw new Error(`a built-in check of provider ${provider || 'unset (Flagger\'s -mesh-provider)'}: `
-        + 'canary-watch runs Flagger\'s built-in queries for provider linkerd only');
+    if (canary.spec?.targetRef?.kind === 'Service') {
+      throw new Error('a built-in check of a Service target: Flagger queries it with its ":service" metrics, which canary-watch does not run');
     }
+    if (provider !== 'linkerd') {
+      throw new Error(`a built-in check of provider ${provider || 'unset'}: Flagger picks its query from the provider and its own `
+        + '-mesh-provider (Linkerd\'s when that names linkerd), which canary-watch cannot see; it runs them for provider linkerd only');
+    }
+    const value = await this.query(this.flaggerPrometheus(canary), renderQuery(builtin, metricModel(canary, withDefaultInterval(metric))));
+    return name === 'request-duration' ? Math.trunc(value) : value;
+  }
+
+  /** A check with an inline query (no template): Flagger runs it on its own Prometheus, whatever the provider. */
+  private async inlineValue(canary: CanaryObject, metric: CanaryMetric, query: string): Promise<number> {
+    return this.query(this.flaggerPrometheus(canary), renderQuery(query, metricModel(canary, withDefaultInterval(metric)), metric.templateVariables));
+  }
+
+  /** The Canary's spec.metricsServer, else --metrics-server: where Flagger runs built-in and inline queries. */
+  private flaggerPrometheus(canary: CanaryObject): ServiceAddress {
     const address = canary.spec?.metricsServer || this.metricsServer;
     if (!address) {
-      throw new Error('a built-in check runs on Flagger\'s -metrics-server: name it with --metrics-server '
+      throw new Error('Flagger runs this check on its -metrics-server: name it with --metrics-server '
         + '(Linkerd\'s Flagger: http://prometheus.linkerd-viz:9090)');
+    }
+    // Flagger resolves a bare Service name in its own namespace, which canary-watch does not know.
+    if (!/^[^:/]+:\/\/[^/.:]+\./.test(address)) {
+      throw new Error(`${address}: name Prometheus' Service with its namespace (http://<service>.<namespace>:<port>); `
+        + 'Flagger resolves a bare name in its own namespace');
     }
     const service = serviceAddress(address, this.namespace);
     if (!service) throw new Error(`${address} is not a Service URL the API server can proxy to`);
-    const value = await this.query(service, renderQuery(builtin, metricModel(canary, { ...metric, interval: metric.interval || BUILTIN_DEFAULT_INTERVAL })));
-    return name === 'request-duration' ? Math.trunc(value) : value;
+    return service;
   }
 
   /** One instant query through the service proxy; its first sample. */

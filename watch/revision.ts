@@ -15,8 +15,10 @@ import type { CanaryObject, RevisionClass } from './verdict';
 /** How often the start's read of the target is tried when it fails in passing. */
 const START_ATTEMPTS = 3;
 
-/** A failure worth a retry: the network, a 5xx or a 429. */
+/** A failure worth a retry: a connection that failed in passing, a 5xx or a 429. */
 class TransientError extends Error {}
+
+const PASSING_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 const PLURALS: Record<string, string> = { Deployment: 'deployments', DaemonSet: 'daemonsets' };
 
@@ -58,8 +60,10 @@ export class RevisionTracker {
     const path = `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(ref.name)}`;
     const what = `${ref.kind} ${namespace}/${ref.name}`;
     const read = async (): Promise<PodTemplate> => {
-      const answer = await kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: Error) => {
-        throw new TransientError(`cannot get ${what}: ${err.message}`);
+      const answer = await kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: NodeJS.ErrnoException) => {
+        // A refused or cut connection, or no answer in time, may pass; a TLS or credential error does not.
+        const passing = PASSING_ERRORS.has(err.code ?? '') || /^no answer within/.test(err.message);
+        throw passing ? new TransientError(`cannot get ${what}: ${err.message}`) : new Error(`cannot get ${what}: ${err.message}`);
       });
       if (answer.status !== 200) {
         const message = `cannot get ${what}: ${answer.status === 403 ? 'forbidden' : statusMessage(answer)}`;

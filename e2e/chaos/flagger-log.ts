@@ -25,7 +25,7 @@ export function flaggerLines(stack: StackInfo, from: number, to = Infinity, cana
 }
 
 /** A check's failure, or another cause that stops the analysis. */
-const HALT = /^Halt |^Metric query failed|not ready|progress deadline|^Error checking metric/;
+const HALT = /^Halt |^(?:Metric|Prometheus) query failed|not ready|progress deadline|^Error checking metric/;
 const ROLLBACK = /^Rolling back |^Canary failed!/;
 
 /** The end of an error chain: `... dial tcp 127.0.94.1:9090: connect: connection refused` -> `connect: connection refused`. */
@@ -39,7 +39,7 @@ export function shortMessage(msg: string): string {
   // The halts' names come from the rehearsal's parser of the same messages; the cause is the error's tail.
   const halt = parseHalt(msg);
   if (halt?.kind === 'webhook') return `webhook ${halt.name} failed: ${cause(msg.replace(/^.*? check \S+ failed /, ''))}`;
-  if (halt?.kind === 'query-failed') return `query ${halt.name} failed: ${cause(msg.replace(/^.*? for \S+?: /, ''))}`;
+  if (halt?.kind === 'query-failed') return `query ${halt.name} failed: ${cause(msg.replace(/^.*? (?:for \S+?|failed): /, ''))}`;
   if (halt?.kind === 'no-values') return `no values for ${halt.name}`;
   if (halt?.kind === 'check') return `${halt.name} ${halt.value} ${halt.op} ${halt.bound}`;
   let m = /^Halt \S+ advancement (.*)$/.exec(msg);

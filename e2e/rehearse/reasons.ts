@@ -60,6 +60,8 @@ export function parseHalt(message: string): Halt | undefined {
     m = re.exec(message);
     if (m) return { kind: 'query-failed', name: m[1] };
   }
+  // A built-in check's failed query names no check (v1.44.0 runBuiltinMetricChecks).
+  if (/^Prometheus query failed: /.test(message)) return { kind: 'query-failed', name: 'built-in check' };
   m = CHECK.exec(message);
   if (m) return { kind: 'check', name: m[1], value: m[2], op: m[3] as '<' | '>', bound: m[4] };
   return undefined;

@@ -19,6 +19,7 @@ test.each([
   ['Metric query failed for success-rate: Post "http://prometheus.linkerd-viz:9090/api/v1/query": dial tcp 127.0.94.1:9090: connect: connection refused',
     'query success-rate failed: connect: connection refused'],
   ['Halt advancement no values found for custom metric: success-rate: no values found', 'no values for success-rate'],
+  ['Prometheus query failed: running query failed: dial tcp 127.0.94.1:9090: connect: connection refused', 'query built-in check failed: connect: connection refused'],
   ['Halt api.testapi advancement waiting for promotion approval promotion-gate', 'waiting for promotion approval promotion-gate'],
   ['Advance api.testapi canary weight 20', 'weight 20'],
   ['canary deployment api.testapi not ready: waiting for rollout to finish: 0 of 1 (readyThreshold 100%) updated replicas are available',

@@ -18,6 +18,8 @@ describe('parseHalt and parseRollback', () => {
     [NO_VALUES, 'no values: success-rate'],
     ['Halt advancement no values found for linkerd metric request-success-rate probably api.testapi is not receiving traffic: x', 'no values: request-success-rate'],
     ['Metric query failed for 4xx-percentage: Post "http://prometheus.linkerd-viz:9090/api/v1/query": dial tcp: connection refused', 'query failed: 4xx-percentage'],
+    ['Prometheus query failed: running query failed: Post "http://prometheus.linkerd-viz:9090/api/v1/query": EOF', 'query failed: built-in check'],
+    ['Prometheus query failed for pods-up: Post "http://prometheus.linkerd-viz:9090/api/v1/query": EOF', 'query failed: pods-up'],
     ['Halt api.testapi advancement pre-rollout check acceptance-test failed command curl exited 22', 'webhook acceptance-test'],
     ['Halt api.testapi advancement external check load-test failed Post "http://flagger-loadtester.testapi/": EOF', 'webhook load-test'],
     ['Halt api.testapi advancement waiting for promotion approval promotion-gate', 'waiting: promotion-gate'],

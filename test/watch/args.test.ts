@@ -83,7 +83,10 @@ describe('argument parsing', () => {
     [['api', '-n', ''], /^--namespace must not be empty$/],
     [['api', '--image', 'a b'], /^--image must be an image reference/],
     [['report', 'api', '--from', 'x'], /^report --from takes no Canary name \(got api\)$/],
-    [['status', 'api', '--metrics-server', 'prometheus:9090'], /^--metrics-server must be an http\(s\) URL such as http:\/\/prometheus\.linkerd-viz:9090, not "prometheus:9090"$/],
+    [['status', 'api', '--metrics-server', 'prometheus:9090'], /^--metrics-server must be the http\(s\) URL of a Service with its namespace, such as http:\/\/prometheus\.linkerd-viz:9090, not "prometheus:9090"$/],
+    [['status', 'api', '--metrics-server', 'http://prometheus:9090'], /^--metrics-server must be the http\(s\) URL of a Service with its namespace/],
+    [['status', 'api', '--metrics-server', 'http://10.0.0.9:9090'], /^--metrics-server must be the http\(s\) URL of a Service with its namespace/],
+    [['status', 'api', '--metrics-server', 'http://a b.mon'], /^--metrics-server must be the http\(s\) URL of a Service with its namespace/],
     [['api', '--metrics-server', 'http://p.mon:9090'], /^--metrics-server is used with --metrics \(watch reads no metric values without it\)$/],
     [['promote', 'api', '--metrics-server', 'http://p.mon:9090'], /^--metrics-server is not a flag of "promote" \(it belongs to watch, report, status, get\)$/],
   ])('%p is a usage error', (argv, message) => {

@@ -140,9 +140,11 @@ describe('status, get, promote and abort read the Canary with one GET: each fail
   const status = (code: number, reason: string, message: string) => ({ status: code, body: JSON.stringify(apiStatus(code, reason, message, {})) });
   test.each<[string, () => Promise<unknown> | unknown, string | RegExp]>([
     ['a missing Canary', () => server.deleteCanary(), `canary "${NAME}" not found in namespace "testapi" (check the name and -n; list them with: kubectl get canaries.flagger.app -n testapi)`],
-    ['Flagger not installed', () => (server.crdMissing = true), 'the API server does not serve canaries.flagger.app in namespace "testapi" (HTTP 404): is Flagger installed?'],
+    ['Flagger not installed', () => (server.crdMissing = true),
+      /^http:\/\/127\.0\.0\.1:\d+ does not serve canaries\.flagger\.app\/v1beta1 in namespace "testapi" \(HTTP 404\): is Flagger installed \(its Canary CRD\) and the namespace right\?$/],
     ['no get on canaries', () => server.forbidden.add('get canaries'), 'forbidden: "system:serviceaccount:ci:deployer" cannot get canaries.flagger.app in namespace "testapi"'],
-    ['expired credentials', () => server.answers.set('get canaries', status(401, 'Unauthorized', 'Unauthorized')), 'unauthorized: the API server rejected the credentials (HTTP 401)'],
+    ['expired credentials', () => server.answers.set('get canaries', status(401, 'Unauthorized', 'Unauthorized')),
+      /^unauthorized: http:\/\/127\.0\.0\.1:\d+ rejected the credentials \(HTTP 401\); refresh them or pick another --context$/],
     ['an API server in trouble', () => server.answers.set('get canaries', status(500, 'InternalError', 'etcdserver: request timed out')), `cannot get canary testapi/${NAME}: etcdserver: request timed out`],
     ['a proxy\'s HTML page', () => server.answers.set('get canaries', { contentType: 'text/html', body: '<html>sign in</html>' }), `the API server's answer to GET ${CANARY} is not JSON (text/html)`],
     ['another kind', () => server.answers.set('get canaries', { body: JSON.stringify({ kind: 'Deployment', metadata: { name: NAME } }) }), `the API server's answer to GET ${CANARY} is not a Canary`],
@@ -185,8 +187,8 @@ describe('status and get show each check\'s value', () => {
     expect(lines[1]).toBe(`  weight 20/50  failed checks 2/5  iterations 0  applied ${H3}  promoted ${H2}`);
     expect(lines).toContain('  ok   success-rate 100 (min 99)');
     expect(lines).toContain('  FAIL 4xx-percentage 12.5 (max 1)');
-    expect(lines).toContain('  ?    request-duration ? (a built-in check of provider unset (Flagger\'s -mesh-provider): '
-      + 'canary-watch runs Flagger\'s built-in queries for provider linkerd only) (max 500)');
+    expect(lines).toContain('  ?    request-duration ? (a built-in check of provider unset: Flagger picks its query from the provider and its own '
+      + '-mesh-provider (Linkerd\'s when that names linkerd), which canary-watch cannot see; it runs them for provider linkerd only) (max 500)');
     expect(lines).toContain('  rollback-gate (rollback) http://flagger-loadtester.testapi/rollback/check');
     expect(r.stdout).toMatch(/Warning Halt api\.testapi advancement 4xx-percentage 12\.50 > 1/);
   });
@@ -260,9 +262,21 @@ describe('status and get show each check\'s value', () => {
       { name: 'request-duration', max: 500, value: 17, failing: false },
     ];
     expect(await checks('--metrics-server', 'http://prometheus.linkerd-viz:9090')).toEqual(read);
-    const unnamed = 'a built-in check runs on Flagger\'s -metrics-server: name it with --metrics-server (Linkerd\'s Flagger: http://prometheus.linkerd-viz:9090)';
+    const unnamed = 'Flagger runs this check on its -metrics-server: name it with --metrics-server (Linkerd\'s Flagger: http://prometheus.linkerd-viz:9090)';
     expect(await checks()).toEqual([{ name: 'request-success-rate', min: 99, error: unnamed }, { name: 'request-duration', max: 500, error: unnamed }]);
-    expect(await checks('--metrics-server', 'http://10.0.0.9:9090')).toEqual([
+    const bare = 'http://prometheus:9090: name Prometheus\' Service with its namespace (http://<service>.<namespace>:<port>); '
+      + 'Flagger resolves a bare name in its own namespace';
+    // The flag refuses such addresses (args.test.ts); the Canary's own metricsServer is explained per check.
+    const own = async (metricsServer: string) => {
+      server.deleteCanary();
+      server.createCanary(NAME, spec({ provider: 'linkerd', metricsServer }), progressing);
+      return checks();
+    };
+    expect(await own('http://prometheus:9090')).toEqual([
+      { name: 'request-success-rate', min: 99, error: bare },
+      { name: 'request-duration', max: 500, error: bare },
+    ]);
+    expect(await own('http://10.0.0.9:9090')).toEqual([
       { name: 'request-success-rate', min: 99, error: 'http://10.0.0.9:9090 is not a Service URL the API server can proxy to' },
       { name: 'request-duration', max: 500, error: 'http://10.0.0.9:9090 is not a Service URL the API server can proxy to' },
     ]);
@@ -273,7 +287,27 @@ describe('status and get show each check\'s value', () => {
     server.deleteCanary();
     server.createCanary(NAME, spec({ provider: 'gatewayapi:v1' }), progressing);
     expect((await checks('--metrics-server', 'http://prometheus.linkerd-viz:9090') as Array<{ error: string }>)[0].error)
-      .toBe('a built-in check of provider gatewayapi:v1: canary-watch runs Flagger\'s built-in queries for provider linkerd only');
+      .toBe('a built-in check of provider gatewayapi:v1: Flagger picks its query from the provider and its own -mesh-provider '
+        + '(Linkerd\'s when that names linkerd), which canary-watch cannot see; it runs them for provider linkerd only');
+    server.deleteCanary();
+    server.createCanary(NAME, { ...spec({ provider: 'linkerd' }), targetRef: { apiVersion: 'v1', kind: 'Service', name: 'api' } }, progressing);
+    expect((await checks('--metrics-server', 'http://prometheus.linkerd-viz:9090') as Array<{ error: string }>)[1].error)
+      .toBe('a built-in check of a Service target: Flagger queries it with its ":service" metrics, which canary-watch does not run');
+  });
+
+  test('the legacy threshold is a minimum for the built-in success rate, a maximum elsewhere; inline queries run on Flagger\'s Prometheus', async () => {
+    const successRate = 'sum(rate(response_total{namespace="testapi",deployment=~"api",classification!="failure",direction="inbound"}[1m]))'
+      + ' / sum(rate(response_total{namespace="testapi",deployment=~"api",direction="inbound"}[1m])) * 100';
+    prometheus({ [successRate]: '100', 'sum(up{namespace="testapi",job="api"}[1m])': '3' });
+    server.createCanary(NAME, { ...SPEC, provider: 'linkerd', metricsServer: 'http://prometheus.linkerd-viz:9090', analysis: { ...SPEC.analysis, metrics: [
+      { name: 'request-success-rate', threshold: 99 },
+      { name: 'pods-up', threshold: 2, query: 'sum(up{namespace="{{ namespace }}",job="{{ target }}"}[{{ interval }}])' },
+    ] } }, progressing);
+    const r = await run(['status', NAME, '-n', 'testapi', '-o', 'json']);
+    expect((JSON.parse(r.stdout) as { checks: unknown }).checks).toEqual([
+      { name: 'request-success-rate', min: 99, value: 100, failing: false },
+      { name: 'pods-up', max: 2, value: 3, failing: true },
+    ]);
   });
 
   test('watch --metrics records each check\'s value every analysis interval; the verdict keeps the last', async () => {
@@ -297,7 +331,7 @@ describe('status and get show each check\'s value', () => {
     const once = await run(['get', NAME, '-n', 'testapi']);
     expect(once.code).toBe(0);
     expect(once.stdout).toMatch(/^canary testapi\/api: Progressing \(in-analysis\)\n {2}weight 20\/50/);
-    const live = startCli(['get', NAME, '-n', 'testapi', '-w', '--timeout', '3s', '--kubeconfig', kubeconfig], { CANARY_WATCH_REGET_MS: '200' });
+    const live = startCli(['get', NAME, '-n', 'testapi', '-w', '--timeout', '5s', '--kubeconfig', kubeconfig], { CANARY_WATCH_REGET_MS: '200' });
     // The first view is out before the change (a slow start under load printed only the second).
     await live.printed((out) => /weight 20\/50/.test(out));
     server.setStatus({ canaryWeight: 30 });

@@ -97,6 +97,8 @@ test('without tracking (target unreadable) the same restart is followed to the n
   expect(r.verdict).toMatchObject({ outcome: 'succeeded', lastPromotedSpec: H3 });
   expect(notes(r.records)).toContain('cannot get Deployment testapi/api: 404 page not found: any revision\'s rollout that starts counts '
     + '(revision tracking needs get on the target)');
+  // Neither is a 404: one read, and no tracking afterwards.
+  expect(server.other.filter((o) => o.path === DEPLOYMENT)).toHaveLength(1);
 });
 
 test('--image: a rollout of another revision does not count; the named one does', async () => {
@@ -140,6 +142,8 @@ test('--image needs a readable target: exit 3 in one line', async () => {
   const r = await watch('--image', 'x:1').result;
   expect(r.code).toBe(3);
   expect(r.stderr).toBe('canary-watch: --image needs the Canary\'s target: cannot get Deployment testapi/api: forbidden\n');
+  // A 403 is not a passing fault: read once, not retried.
+  expect(server.other.filter((o) => o.path === DEPLOYMENT)).toHaveLength(1);
 });
 
 test('a failed read of the target is retried, and the verdict still comes', async () => {
