@@ -15,9 +15,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { httpGet, httpPost, kubectl, LOADTESTER_PORT, REPO, resetNamespace, stackInfo, StackInfo, startRehearsalParts, stopRehearsalParts } from './rehearse/stack';
+import { httpPost, kubectl, LOADTESTER_PORT, REPO, stackInfo, StackInfo } from './rehearse/stack';
 import { Timeline } from './rehearse/timeline';
-import { addEvents, applyObjects, CANARY, canaryEvents, getJson, NAMESPACE, orderedSteps, sleep, synthFeatureDemo } from './features/support';
+import {
+  addEvents, applyObjects, CANARY, canaryEvents, flaggerAnalysisGauge, getJson, NAMESPACE, orderedSteps, sleep, synthFeatureDemo, useRehearsalParts,
+} from './features/support';
 
 const stack: StackInfo = stackInfo();
 const CLI = path.join(REPO, 'watch/build/cli.js');
@@ -61,6 +63,7 @@ function watch(expect: string, timeline: Timeline, timeoutS = 240): Promise<Run>
 }
 
 const phase = (): string | undefined => getJson(stack, 'canary', CANARY)?.status?.phase;
+const flaggerGauge = (): Promise<Record<string, number>> => flaggerAnalysisGauge(stack);
 const weight = (): number => getJson(stack, 'canary', CANARY)?.status?.canaryWeight ?? 0;
 
 async function until(what: string, timeoutMs: number, probe: () => boolean): Promise<void> {
@@ -71,32 +74,11 @@ async function until(what: string, timeoutMs: number, probe: () => boolean): Pro
   }
 }
 
-/** Flagger's own gauge of each check's last value (pkg/metrics/recorder.go canary_metric_analysis). */
-async function flaggerGauge(): Promise<Record<string, number>> {
-  const env = fs.readFileSync(path.join(stack.state, 'env'), 'utf8');
-  const port = /CLUSTER_PORTS="([\d ]+)"/.exec(env)![1].trim().split(' ').pop();
-  const text = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
-  const values: Record<string, number> = {};
-  for (const m of text.matchAll(/^flagger_canary_metric_analysis\{([^}]*)\} (\S+)$/gm)) {
-    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (labels.name === CANARY && labels.namespace === NAMESPACE) values[labels.metric] = Number(m[2]);
-  }
-  return values;
-}
-
 function gatedDemo(version: string): any[] {
   return synthFeatureDemo(version, { gates: true });
 }
 
-beforeAll(async () => {
-  resetNamespace(stack);
-  await startRehearsalParts(stack);
-}, 180_000);
-
-afterAll(() => {
-  resetNamespace(stack);
-  stopRehearsalParts();
-}, 240_000);
+useRehearsalParts(stack);
 
 describe('canary-watch commands under the watcher\'s ServiceAccount', () => {
   const step = orderedSteps();

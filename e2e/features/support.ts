@@ -5,13 +5,14 @@
  * Flagger posts to it. Everything talks to 127.0.0.1 only.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { App } from 'cdk8s';
 import { CanaryDemo, CanaryDemoProps } from '../../charts';
 import { rehearsalProps } from '../rehearse/app';
-import { kubectl, REPO, StackInfo } from '../rehearse/stack';
+import { httpGet, kubectl, REPO, resetNamespace, StackInfo, startRehearsalParts, stopRehearsalParts } from '../rehearse/stack';
 import { Timeline } from '../rehearse/timeline';
 
 /** The namespace the stack's data-plane emulator serves, and the demo's Canary. */
@@ -220,4 +221,35 @@ export function sampleChanges<T>(timeline: Timeline, probe: () => T, describe: (
       return values;
     },
   };
+}
+
+/**
+ * Flagger's own gauge of each check's last value for the demo's Canary (pkg/metrics/recorder.go
+ * canary_metric_analysis; built-in request-duration in seconds), from its /metrics port.
+ */
+export async function flaggerAnalysisGauge(stack: StackInfo): Promise<Record<string, number>> {
+  const env = fs.readFileSync(path.join(stack.state, 'env'), 'utf8');
+  const port = /CLUSTER_PORTS="([\d ]+)"/.exec(env)![1].trim().split(' ').pop();
+  const text = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
+  const values: Record<string, number> = {};
+  for (const m of text.matchAll(/^flagger_canary_metric_analysis\{([^}]*)\} (\S+)$/gm)) {
+    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (labels.name === CANARY && labels.namespace === NAMESPACE) values[labels.metric] = Number(m[2]);
+  }
+  return values;
+}
+
+/**
+ * A suite's load tester and emulator: started on an empty namespace before its tests, stopped after
+ * them with the namespace emptied again, so the next suite on the stack starts clean.
+ */
+export function useRehearsalParts(stack: StackInfo): void {
+  beforeAll(async () => {
+    resetNamespace(stack);
+    await startRehearsalParts(stack);
+  }, 180_000);
+  afterAll(() => {
+    resetNamespace(stack);
+    stopRehearsalParts();
+  }, 240_000);
 }
