@@ -7,6 +7,7 @@
 #    whose YAML must equal the TypeScript synth of the same props object for object;
 #  - the README's quick starts (TypeScript, Python) as they stand: the same objects from both;
 #  - the CLI: `npx canary-watch --help` from its tarball.
+# Both npm installs use --engine-strict: a dependency that excludes this Node fails the check.
 # Runs on whichever node is first on PATH (scripts/on-node.sh 24 ... puts Node 24 there).
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,7 +51,8 @@ served() { # served <package> lowest|highest
 typescript_user() { # typescript_user <label> <cdk8s> <constructs> <cdk8s-plus-28>
   local dir="$work/ts-$1"
   cp -r examples/typescript "$dir" && cd "$dir" || return 1
-  npm install --no-audit --no-fund --loglevel=error "$lib_tgz" "cdk8s@$2" "constructs@$3" "cdk8s-plus-28@$4" \
+  # --engine-strict: a dependency whose engines exclude this Node fails the install, as it would for a user who sets it.
+  npm install --engine-strict --no-audit --no-fund --loglevel=error "$lib_tgz" "cdk8s@$2" "constructs@$3" "cdk8s-plus-28@$4" \
     typescript@~5.9.3 @types/node@^20.19.43 || return 1
   node -e 'const p = require("cdk8s-canary/package.json");
     if (Object.keys(p.dependencies ?? {}).length) throw new Error("runtime dependencies: " + Object.keys(p.dependencies));' || return 1
@@ -86,7 +88,8 @@ readme_quick_starts() { # the README's two quick starts, run as they stand, must
 
 cli_user() {
   mkdir "$work/cli" && cd "$work/cli" || return 1
-  npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$cli_tgz" || return 1
+  # --engine-strict: every dependency of the CLI must declare this Node supported (vega-lite 6.5 requires 22).
+  npm init -y >/dev/null && npm install --engine-strict --no-audit --no-fund --loglevel=error "$cli_tgz" || return 1
   [[ ! -e node_modules/cdk8s-canary ]] || { echo "the CLI must not pull in the library"; return 1; }
   local out; out="$(npx canary-watch --help)" || return 1
   echo "$out" | head -n 3
