@@ -6,6 +6,7 @@
  * Flags follow kubectl (pflag): `--flag value`, `--flag=value`, `-n value`, `-nvalue`,
  * the last occurrence wins, and `--` ends the flags.
  */
+import { serviceAddress } from './service-url';
 import { parseDuration } from './timeout';
 import { EXPECTATIONS, Expectation } from './verdict';
 
@@ -204,7 +205,7 @@ export function parseCli(argv: readonly string[], now = Date.now()): CliOptions 
   const timeout = str('timeout');
   const timeoutMs = timeout === undefined ? undefined : parseTimeout(timeout);
   const metricsServer = str('metrics-server');
-  if (metricsServer !== undefined && !isServiceUrl(metricsServer)) {
+  if (metricsServer !== undefined && !serviceAddress(metricsServer)) {
     throw new UsageError('--metrics-server must be the http(s) URL of a Service with its namespace, such as '
       + `http://prometheus.linkerd-viz:9090, not "${metricsServer}"`);
   }
@@ -239,19 +240,6 @@ export function parseCli(argv: readonly string[], now = Date.now()): CliOptions 
     case 'abort':
       return { ...common, command, gate: str('gate') };
   }
-}
-
-/** `http(s)://<service>.<namespace>[...]`: what the API server's service proxy can reach. */
-function isServiceUrl(text: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return false;
-  }
-  const labels = url.hostname.split('.');
-  return (url.protocol === 'http:' || url.protocol === 'https:') && labels.length >= 2
-    && labels.every((l) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
 }
 
 /** --timeout: a Go duration as kubectl's; 0 waits forever; negative is refused. */

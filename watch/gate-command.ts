@@ -12,8 +12,8 @@
  */
 import type { GateOptions } from './args';
 import type { Io } from './cli';
-import { getCanary, kubeRequest, loadKubeConfig, namespaceOf, statusMessage, unreachable, userOf, WatchError } from './kube';
-import { proxyPath, serviceAddress } from './metrics';
+import { commandRequest, getCanary, loadKubeConfig, namespaceOf, statusMessage, userOf, WatchError } from './kube';
+import { proxyPath, serviceAddress } from './service-url';
 import { CanaryObject, CanaryWebhookSpec, EXIT } from './verdict';
 
 const IN_ANALYSIS = ['Progressing', 'Waiting', 'WaitingPromotion'];
@@ -91,10 +91,7 @@ async function openGate(io: Io, options: GateOptions): Promise<string> {
   // The gate's URL ends in its check path; open and check share the prefix before it.
   const service = { ...address, basePath: address.basePath.replace(/\/+$/, '').slice(0, -kind.checkPath.length) };
   const path = proxyPath(service, kind.openPath);
-  const opened = await kubeRequest(kc, 'POST', path, { body: JSON.stringify({ name: options.name, namespace }), timeoutMs })
-    .catch((err: unknown) => {
-      throw unreachable(kc, err);
-    });
+  const opened = await commandRequest(kc, 'POST', path, { body: JSON.stringify({ name: options.name, namespace }), timeoutMs });
   if (opened.status === 403) {
     throw new WatchError(`forbidden: ${userOf(opened)} cannot create services/proxy "${service.name}" in namespace "${service.namespace}"`);
   }

@@ -126,9 +126,15 @@ export function userOf(answer: RawAnswer): string {
   return user ? `"${user}"` : 'this account';
 }
 
-/** A request that got no HTTP answer, in one line that says where to look. */
-export function unreachable(kc: KubeConfig, err: unknown): WatchError {
-  return new WatchError(`cannot reach the API server at ${kc.getCurrentCluster()!.server} (${(err as Error).message}); check --kubeconfig/--context`);
+/**
+ * kubeRequest for the one-shot commands: a request that gets no HTTP answer is a
+ * WatchError, one line that says where to look.
+ */
+export function commandRequest(kc: KubeConfig, method: string, apiPath: string,
+  options: { body?: string; timeoutMs?: number } = {}): Promise<RawAnswer> {
+  return kubeRequest(kc, method, apiPath, options).catch((err: unknown) => {
+    throw new WatchError(`cannot reach the API server at ${kc.getCurrentCluster()!.server} (${(err as Error).message}); check --kubeconfig/--context`);
+  });
 }
 
 /**
@@ -139,9 +145,7 @@ export function unreachable(kc: KubeConfig, err: unknown): WatchError {
 export async function getCanary(kc: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<CanaryObject> {
   const path = `/apis/flagger.app/v1beta1/namespaces/${encodeURIComponent(namespace)}/canaries/${encodeURIComponent(name)}`;
   const server = kc.getCurrentCluster()!.server;
-  const answer = await kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: unknown) => {
-    throw unreachable(kc, err);
-  });
+  const answer = await commandRequest(kc, 'GET', path, { timeoutMs });
   if (answer.status === 404) {
     // The API server's own 404 for a missing object names it; any other 404 means the resource is not served.
     throw new WatchError(/canaries/.test(statusMessage(answer)) && /not found/.test(statusMessage(answer))

@@ -13,6 +13,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeRequest, RawAnswer, statusMessage, userOf } from './kube';
+import { proxyPath, ServiceAddress, serviceAddress } from './service-url';
 import type { CanaryObject, MetricValue } from './verdict';
 
 export interface CanaryMetric {
@@ -31,49 +32,6 @@ interface MetricTemplate {
     readonly provider?: { readonly type?: string; readonly address?: string; readonly secretRef?: { readonly name?: string } };
     readonly query?: string;
   };
-}
-
-/** Where a Service URL such as http://prometheus.linkerd-viz:9090 is, for the service proxy. */
-export interface ServiceAddress {
-  readonly scheme: 'http' | 'https';
-  readonly name: string;
-  readonly namespace: string;
-  readonly port: number;
-  /** Path prefix of the address (Prometheus behind a path). */
-  readonly basePath: string;
-}
-
-/**
- * Parses a cluster-internal URL: host `<service>`, `<service>.<namespace>`, or
- * `<service>.<namespace>.svc[.<cluster domain>]`. Anything else (an IP, an external
- * host) is not a Service the proxy can reach: undefined.
- */
-export function serviceAddress(url: string, defaultNamespace: string): ServiceAddress | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-  const labels = parsed.hostname.split('.');
-  const dns = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-  if (!labels.every((l) => dns.test(l)) || /^\d+$/.test(labels[labels.length - 1])) return undefined;
-  if (labels.length > 2 && labels[2] !== 'svc') return undefined;
-  const scheme = parsed.protocol === 'https:' ? 'https' : 'http';
-  return {
-    scheme,
-    name: labels[0],
-    namespace: labels[1] ?? defaultNamespace,
-    port: parsed.port ? Number(parsed.port) : scheme === 'https' ? 443 : 80,
-    basePath: parsed.pathname.replace(/\/$/, ''),
-  };
-}
-
-/** The service proxy path of `path` on a Service. */
-export function proxyPath(service: ServiceAddress, path: string): string {
-  return `/api/v1/namespaces/${encodeURIComponent(service.namespace)}/services/`
-    + `${service.scheme}:${service.name}:${service.port}/proxy${service.basePath}${path}`;
 }
 
 /** Flagger's variables for one check (toMetricModel). */
@@ -232,14 +190,13 @@ export class MetricReader {
       throw new Error('Flagger runs this check on its -metrics-server: name it with --metrics-server '
         + '(Linkerd\'s Flagger: http://prometheus.linkerd-viz:9090)');
     }
-    // Flagger resolves a bare Service name in its own namespace, which canary-watch does not know.
-    if (!/^[^:/]+:\/\/[^/.:]+\./.test(address)) {
-      throw new Error(`${address}: name Prometheus' Service with its namespace (http://<service>.<namespace>:<port>); `
-        + 'Flagger resolves a bare name in its own namespace');
-    }
-    const service = serviceAddress(address, this.namespace);
-    if (!service) throw new Error(`${address} is not a Service URL the API server can proxy to`);
-    return service;
+    // No default namespace: Flagger resolves a bare Service name in its own, which canary-watch does not know.
+    const service = serviceAddress(address);
+    if (service) return service;
+    throw new Error(serviceAddress(address, this.namespace)
+      ? `${address}: name Prometheus' Service with its namespace (http://<service>.<namespace>:<port>); `
+        + 'Flagger resolves a bare name in its own namespace'
+      : `${address} is not a Service URL the API server can proxy to`);
   }
 
   /** One instant query through the service proxy; its first sample. */

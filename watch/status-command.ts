@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { GetOptions, StatusOptions } from './args';
 import type { Io } from './cli';
-import { getCanary, kubeRequest, loadKubeConfig, namespaceOf, RawAnswer, unreachable, WatchError } from './kube';
+import { commandRequest, getCanary, loadKubeConfig, namespaceOf, WatchError } from './kube';
 import { MetricReader } from './metrics';
 import { formatCheck, useColor } from './render';
 import { CanaryObject, configuredMaxWeight, EXIT, MetricValue, shortHash, StatusRecord } from './verdict';
@@ -103,13 +103,10 @@ export function formatView(view: CanaryView, color: boolean): string {
 /** Reads the Canary, its events and its metric values. */
 export async function readView(kc: KubeConfig, namespace: string, name: string, timeoutMs: number,
   metricsServer?: string): Promise<CanaryView> {
-  const get = (path: string): Promise<RawAnswer> => kubeRequest(kc, 'GET', path, { timeoutMs }).catch((err: unknown) => {
-    throw unreachable(kc, err);
-  });
   const canary = await getCanary(kc, namespace, name, timeoutMs);
   const selector = encodeURIComponent(`involvedObject.kind=Canary,involvedObject.name=${name}`);
   const [eventAnswer, checks] = await Promise.all([
-    get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events?fieldSelector=${selector}`),
+    commandRequest(kc, 'GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events?fieldSelector=${selector}`, { timeoutMs }),
     new MetricReader(kc, namespace, timeoutMs, metricsServer).read(canary),
   ]);
   let events: KubeEvent[] = [];

@@ -87,6 +87,8 @@ describe('argument parsing', () => {
     [['status', 'api', '--metrics-server', 'http://prometheus:9090'], /^--metrics-server must be the http\(s\) URL of a Service with its namespace/],
     [['status', 'api', '--metrics-server', 'http://10.0.0.9:9090'], /^--metrics-server must be the http\(s\) URL of a Service with its namespace/],
     [['status', 'api', '--metrics-server', 'http://a b.mon'], /^--metrics-server must be the http\(s\) URL of a Service with its namespace/],
+    // The rule of the service proxy's addresses (service-url.ts): a third label must be svc.
+    [['status', 'api', '--metrics-server', 'http://prometheus.monitoring.example:9090'], /^--metrics-server must be the http\(s\) URL of a Service with its namespace/],
     [['api', '--metrics-server', 'http://p.mon:9090'], /^--metrics-server is used with --metrics \(watch reads no metric values without it\)$/],
     [['promote', 'api', '--metrics-server', 'http://p.mon:9090'], /^--metrics-server is not a flag of "promote" \(it belongs to watch, report, status, get\)$/],
   ])('%p is a usage error', (argv, message) => {
