@@ -19,7 +19,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AlertProvider, AlertAddress, AlertProviderType, AlertSeverity, CanaryProvider } from '../lib';
-import { kubectl, resetNamespace, stackInfo, StackInfo, startRehearsalParts, stopRehearsalParts } from './rehearse/stack';
+import { flaggerLogPath, kubectl, resetNamespace, stackInfo, StackInfo, startRehearsalParts, stopRehearsalParts } from './rehearse/stack';
 import { analysisReasons, checkRollbackReason, flaggerEventMessages } from './rehearse/reasons';
 import { LogTail, Timeline } from './rehearse/timeline';
 import {
@@ -108,7 +108,7 @@ function routeWeights(route: any): Record<string, number> {
 }
 
 function flaggerLog(): string {
-  return fs.readFileSync(path.join(stack.state, 'logs', 'flagger.log'), 'utf8');
+  return fs.readFileSync(flaggerLogPath(stack), 'utf8');
 }
 
 /** Applies a release and waits for the watcher's verdict (exit 0: the expected one). */
@@ -247,7 +247,7 @@ describe('CanaryAutoscaler and AlertProvider on the real Flagger', () => {
 
   step('3.0 rolled back: the canary ran at the HPA minimum (2) and went back to 0; Slack posts follow severity: '
     + 'info gets every event, warn and error only the failure, which names the canary and the failed checks', async () => {
-    const flaggerLog = new LogTail(path.join(stack.state, 'logs', 'flagger.log'));
+    const flaggerLog = new LogTail(flaggerLogPath(stack));
     const { code, samples } = await shipSampled('3.0', 'failed', '3.0 rolled back, alerts');
     expect(code).toBe(0);
     // Every failed check before the rollback was the 4xx check: not "no values", not another

@@ -6,15 +6,10 @@
  * 5 minutes), so a long run on one Canary loses them while the log keeps all.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { FlaggerLogLine, parseFlaggerLog, parseHalt } from '../rehearse/reasons';
-import { StackInfo } from '../rehearse/stack';
+import { flaggerLogPath, StackInfo } from '../rehearse/stack';
 
 export type FlaggerLine = FlaggerLogLine;
-
-export function flaggerLogPath(stack: StackInfo): string {
-  return path.join(stack.state, 'logs', 'flagger.log');
-}
 
 /** Flagger's log lines in a time window, about one Canary (null: every line, the operator's own included). */
 export function flaggerLines(stack: StackInfo, from: number, to = Infinity, canary: string | null = 'api.testapi'): FlaggerLine[] {

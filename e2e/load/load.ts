@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RehearsalSettings, rehearsalProps, synthDemo } from '../rehearse/app';
-import { clusterDown, clusterUp, httpGet, kubectl, REPO, resetNamespace, StackInfo, stackInfo, startRehearsalParts } from '../rehearse/stack';
+import { clusterDown, clusterUp, flaggerLogPath, httpGet, kubectl, REPO, resetNamespace, StackInfo, stackInfo, startRehearsalParts } from '../rehearse/stack';
 import { PhaseFigures, ResourceSampler } from './resources';
 
 const NAMESPACE = 'testapi';
@@ -124,7 +124,7 @@ async function watchersReady(watchers: readonly Watcher[], timeoutMs: number): P
 interface FlaggerLine { readonly ts: number; readonly msg: string; readonly canary?: string }
 
 function flaggerLines(stack: StackInfo, since: number): FlaggerLine[] {
-  const text = fs.readFileSync(path.join(stack.state, 'logs', 'flagger.log'), 'utf8');
+  const text = fs.readFileSync(flaggerLogPath(stack), 'utf8');
   return text.split('\n').flatMap((line) => {
     try {
       const l = JSON.parse(line) as { ts: string; msg: string; canary?: string };

@@ -17,7 +17,7 @@ import { createRenderer } from '../../watch/render';
 import type { WatchRecord } from '../../watch/verdict';
 import { AnalysisVariant, analysisSteps, DEFAULT_SETTINGS, expectedWeights, RehearsalSettings, Release, rehearsalProps, synthDemo } from './app';
 import {
-  dataplaneLogPath, httpGet, httpPost, kubectl, LOADTESTER_PORT, REPO, resetNamespace, serviceAddress, StackInfo,
+  dataplaneLogPath, flaggerLogPath, httpGet, httpPost, kubectl, LOADTESTER_PORT, REPO, resetNamespace, serviceAddress, StackInfo,
 } from './stack';
 import { analysisReasons, checkRollbackReason, describeExpected, ExpectedReason, flaggerEventMessages, parseHalt } from './reasons';
 import { canaryWeights, LogTail, Timeline } from './timeline';
@@ -329,10 +329,6 @@ async function runStep(stack: StackInfo, scenario: Scenario, step: ScenarioStep,
     failures.push(`primary answered ${answer?.status} ${answer?.body.trim()}, expected ${step.primary.status} ${step.primary.body ?? ''}`);
   }
   return failures;
-}
-
-function flaggerLogPath(stack: StackInfo): string {
-  return path.join(stack.state, 'logs', 'flagger.log');
 }
 
 /**

@@ -175,6 +175,11 @@ export function dataplaneLogPath(stack: StackInfo): string {
   return path.join(stack.state, 'logs', 'dataplane.log');
 }
 
+/** Flagger's JSON log, where every event message is written (see reasons.ts). */
+export function flaggerLogPath(stack: StackInfo): string {
+  return path.join(stack.state, 'logs', 'flagger.log');
+}
+
 /** kubectl bound to the stack's kubeconfig; throws with stderr on failure. */
 export function kubectl(stack: StackInfo, args: string[], input?: string): string {
   const r = spawnSync(stack.kubectl, ['--kubeconfig', stack.kubeconfig, ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
